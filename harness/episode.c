@@ -46,6 +46,7 @@ struct prog {
 	const struct program *def;
 	struct proc proc;
 	int started;
+	int starting;         /* its start step is waiting for it: that step reports its end */
 	int stopping;         /* a stop step sent SIGTERM */
 	int signal_sent;      /* the last signal a step sent: dying of it is no crash */
 	int ended_seen;       /* its end is in the transcript */
@@ -91,6 +92,11 @@ static void capbuf_add(struct capbuf *b, const void *data, size_t len)
 	b->dropped += len - take;
 }
 
+static int prog_over(const struct prog *pg)
+{
+	return pg->proc.ended || pg->proc.lost;
+}
+
 /* ---- diagnostics ---- */
 
 static const char *prog_label(const struct prog *pg)
@@ -98,12 +104,15 @@ static const char *prog_label(const struct prog *pg)
 	return pg->def->name;
 }
 
-/* Record a failure of the running step: the first one wins. */
-static void fail(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
+/* Record a failure of the running step: the first one wins. Returns 1 when this one was
+ * the first, so that the caller attaches its bytes to the right diagnostic. */
+static int fail(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void fail(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
+static int fail(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
 {
+	int first = !ep->failed;
+
 	const struct step *st = ep->step < ep->cfg->test->nsteps ?
 		&ep->cfg->test->steps[ep->step] : NULL;
 	char *msg;
@@ -120,6 +129,7 @@ static void fail(struct episode *ep, enum verdict v, const char *hint, const cha
 	result_fail(ep->r, v, ep->where, msg, hint);
 	ep->failed = 1;
 	free(msg);
+	return first;
 }
 
 static char *describe_status(const struct prog *pg)
@@ -148,7 +158,9 @@ static void prog_ended(struct episode *ep, struct prog *pg)
 	pg->ended_seen = 1;
 	what = describe_status(pg);
 	result_note(ep->r, elapsed(ep), prog_label(pg), "%s", what);
-	if (pg->proc.fault[0] || pg->proc.lost) {
+	if (pg->starting) {
+		/* do_start reports it, with what it knows. */
+	} else if (pg->proc.fault[0] || pg->proc.lost) {
 		fail(ep, VERDICT_ERROR, NULL, "the harness lost %s: %s", prog_label(pg),
 		     pg->proc.fault[0] ? pg->proc.fault : "its sandbox died");
 	} else if (!pg->proc.exec_errno && !pg->proc.lost && WIFSIGNALED(st) &&
@@ -586,22 +598,24 @@ static void fail_unread(struct episode *ep, struct expectation *x, const char *w
 	const void *expected = x->st->kind == STEP_EXPECT_REGEX ? x->st->pattern :
 		(const void *)x->st->data.bytes;
 	size_t elen = x->st->kind == STEP_EXPECT_REGEX ? strlen(x->st->pattern) : x->st->data.len;
+	int first;
 
 	if (x->mismatch) {
-		fail(ep, VERDICT_FAIL, NULL, "wrong bytes on connection %s: expected %s", name, what);
+		first = fail(ep, VERDICT_FAIL, NULL, "wrong bytes on connection %s: expected %s", name, what);
 	} else if (x->c->eof || x->c->reset) {
 		settle(ep);
-		fail(ep, VERDICT_FAIL, have ? NULL : "the connection was closed before the reply: "
+		first = fail(ep, VERDICT_FAIL, have ? NULL : "the connection was closed before the reply: "
 		     "does the program close or exit too early?",
 		     "connection %s was %s before %s arrived", name,
 		     x->c->reset ? "reset" : "closed", what);
 	} else {
-		fail(ep, VERDICT_TIMEOUT, have ? "the reply is incomplete: is every write()'s "
+		first = fail(ep, VERDICT_TIMEOUT, have ? "the reply is incomplete: is every write()'s "
 		     "return value checked, and the rest sent?" : "no reply: is the peer waiting "
 		     "for more input, or busy with another client?",
 		     "%s did not arrive on connection %s in time", what, name);
 	}
-	result_set_bytes(ep->r, expected, elen, p, have);
+	if (first)
+		result_set_bytes(ep->r, expected, elen, p, have);
 }
 
 static void do_expect(struct episode *ep, const struct step *st)
@@ -670,9 +684,9 @@ static void do_expect_eof(struct episode *ep, const struct step *st)
 	}
 	p = unread(c, &have);
 	if (have) {
-		fail(ep, VERDICT_FAIL, "more bytes came than expected", "connection %s: bytes "
-		     "arrived where the end of the stream was expected", name);
-		result_set_bytes(ep->r, "", 0, p, have);
+		if (fail(ep, VERDICT_FAIL, "more bytes came than expected", "connection %s: bytes "
+			 "arrived where the end of the stream was expected", name))
+			result_set_bytes(ep->r, "", 0, p, have);
 	}
 }
 
@@ -823,7 +837,9 @@ static void do_start(struct episode *ep, const struct step *st)
 	int met;
 
 	ep->recheck_ms = 0.125;
+	pg->starting = 1;
 	met = pump_until(ep, cond_listening, &w, util_now_ms() + util_scale_ms(START_MS));
+	pg->starting = 0;
 	ep->recheck_ms = 0;
 	if (w.found == 1)
 		return;
@@ -838,11 +854,11 @@ static void do_start(struct episode *ep, const struct step *st)
 	} else if (met) {
 		char *what = describe_status(pg);
 
-		fail(ep, WIFSIGNALED(pg->proc.status) && !pg->proc.exec_errno ? VERDICT_CRASH :
-		     VERDICT_FAIL, "its stderr may say why (see `got`)",
-		     "the %s %s before it listened on port %d", def->name, what, ep->cfg->port);
+		if (fail(ep, WIFSIGNALED(pg->proc.status) && !pg->proc.exec_errno ? VERDICT_CRASH :
+			 VERDICT_FAIL, "its stderr may say why (see `got`)",
+			 "the %s %s before it listened on port %d", def->name, what, ep->cfg->port))
+			result_set_bytes(ep->r, NULL, 0, pg->err.data, pg->err.len);
 		free(what);
-		result_set_bytes(ep->r, NULL, 0, pg->err.data, pg->err.len);
 	} else {
 		fail(ep, VERDICT_TIMEOUT, "a server calls socket(), bind() and listen() before "
 		     "anything else: does it wait for something first?",
@@ -906,11 +922,6 @@ static int stdout_match(struct line_wait *w)
 	return 0;
 }
 
-static int prog_over(const struct prog *pg)
-{
-	return pg->proc.ended || pg->proc.lost;
-}
-
 static int cond_stdout(struct episode *ep, void *arg)
 {
 	struct line_wait *w = arg;
@@ -926,17 +937,19 @@ static void do_expect_stdout(struct episode *ep, const struct step *st)
 	struct line_wait w = {st, &ep->progs[st->program], 0};
 	size_t from = w.pg->out_pos;
 	const char *name = prog_label(w.pg);
-	int regex = st->kind == STEP_EXPECT_STDOUT_REGEX;
+	int regex = st->kind == STEP_EXPECT_STDOUT_REGEX, first;
 
 	pump_until(ep, cond_stdout, &w, deadline_of(ep, st));
 	if (w.matched)
 		return;
 	if (prog_over(w.pg))
-		fail(ep, VERDICT_FAIL, NULL, "the %s ended without printing the expected line on "
+		first = fail(ep, VERDICT_FAIL, NULL, "the %s ended without printing the expected line on "
 		     "stdout", name);
 	else
-		fail(ep, VERDICT_TIMEOUT, NULL, "the %s did not print the expected line on stdout "
-		     "in time", name);
+		first = fail(ep, VERDICT_TIMEOUT, NULL, "the %s did not print the expected line on "
+			     "stdout in time", name);
+	if (!first)
+		return;
 	if (w.pg->out.dropped)
 		result_note(ep->r, elapsed(ep), name, "stdout truncated: %zu bytes dropped",
 			    w.pg->out.dropped);

@@ -489,20 +489,19 @@ enum spot {
 };
 
 /*
- * `s` quoted for a message, escaped and cut short: names and keys come from the lab author,
- * and a newline or a 10 kB string would wreck a one-line error. The result lives until
- * four more calls.
+ * Copy `s` into out[n] with control bytes escaped (and '"' and '\\' too, with `quotes`),
+ * cut with "..." when out is full: names and keys come from the lab author, jansson quotes
+ * the text near a syntax error raw, and a newline or a 10 kB string would wreck a one-line
+ * error. Returns the length written.
  */
-static const char *q(struct ctx *c, const char *s)
+static size_t escape(char *out, size_t n, const char *s, int quotes)
 {
-	char *out = c->quoted[c->nquoted++ % 4];
-	size_t o = 0, n = sizeof c->quoted[0];
+	size_t o = 0;
 
-	out[o++] = '"';
-	for (; *s && o < n - 10; s++) {
+	for (; *s && o + 8 < n; s++) {
 		unsigned char ch = *s;
 
-		if (ch == '"' || ch == '\\')
+		if (quotes && (ch == '"' || ch == '\\'))
 			o += snprintf(out + o, n - o, "\\%c", ch);
 		else if (ch == '\n')
 			o += snprintf(out + o, n - o, "\\n");
@@ -511,7 +510,18 @@ static const char *q(struct ctx *c, const char *s)
 		else
 			out[o++] = ch;
 	}
-	snprintf(out + o, n - o, "%s\"", *s ? "..." : "");
+	return o + snprintf(out + o, n - o, "%s", *s ? "..." : "");
+}
+
+/* `s` quoted and escaped for a message; the result lives until four more calls. */
+static const char *q(struct ctx *c, const char *s)
+{
+	char *out = c->quoted[c->nquoted++ % 4];
+	size_t o = 1 + escape(out + 1, sizeof c->quoted[0] - 2, s, 1);
+
+	out[0] = '"';
+	out[o] = '"';
+	out[o + 1] = '\0';
 	return out;
 }
 
@@ -834,7 +844,7 @@ enum arg {
 	ARG_LINE,             /* one line, as a string */
 	ARG_REGEX,            /* a POSIX extended regex */
 	ARG_MS,               /* pause_ms */
-	ARG_STARTED,          /* a program that an earlier step started */
+	ARG_STARTED,          /* a program that an earlier step started (and may start again) */
 	ARG_EXIT,             /* 0..255 or "nonzero" */
 	ARG_SIGNAL,           /* "SIGTERM", ... */
 };
@@ -860,7 +870,7 @@ struct action {
 
 #define WAITS (MOD_WITHIN | MOD_HINT)
 
-/* Indexed by enum step_kind. */
+/* Indexed by enum step_kind; a kind missing here has no name and is never parsed. */
 static const struct action actions[] = {
 	[STEP_START] = {"start", ARG_PROGRAM, WAITS},
 	[STEP_CONNECT] = {"connect", ARG_OPEN, WAITS},
@@ -882,6 +892,7 @@ static const struct action actions[] = {
 	[STEP_EXPECT_EXIT] = {"expect_exit", ARG_EXIT, MOD_PROGRAM | WAITS},
 	[STEP_EXPECT_ALIVE] = {"expect_alive", ARG_STARTED, MOD_HINT},
 	[STEP_SIGNAL] = {"signal", ARG_SIGNAL, MOD_PROGRAM | MOD_HINT},
+	[STEP_STOP] = {"stop", ARG_STARTED, WAITS},
 };
 
 #define NACTIONS (sizeof actions / sizeof actions[0])
@@ -896,13 +907,13 @@ static const struct {
 
 const char *lab_step_name(enum step_kind kind)
 {
-	return (size_t)kind < NACTIONS ? actions[kind].name : "?";
+	return (size_t)kind < NACTIONS && actions[kind].name ? actions[kind].name : "?";
 }
 
 static const struct action *action_find(const char *name)
 {
 	for (size_t i = 0; i < NACTIONS; i++)
-		if (!strcmp(actions[i].name, name))
+		if (actions[i].name && !strcmp(actions[i].name, name))
 			return &actions[i];
 	return NULL;
 }
@@ -918,10 +929,12 @@ static unsigned modifier_find(const char *name)
 static const char *actions_join(char *out, size_t n)
 {
 	const char *names[NACTIONS + 1];
+	size_t k = 0;
 
 	for (size_t i = 0; i < NACTIONS; i++)
-		names[i] = actions[i].name;
-	names[NACTIONS] = NULL;
+		if (actions[i].name)
+			names[k++] = actions[i].name;
+	names[k] = NULL;
 	return list_join(out, n, names);
 }
 
@@ -1214,12 +1227,12 @@ static int step_arg(struct script *s, const struct action *a, json_t *v, const c
 			st->exit_code = EXIT_NONZERO;
 			return 0;
 		}
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > 255)
+		if (!json_is_integer(v))
 			return fail(c, path, AT_VALUE, "\"expect_exit\" must be an exit status "
-				    "0..255 or \"nonzero\", not %s",
-				    json_is_integer(v) ? "that number" : kind(v));
-		st->exit_code = json_integer_value(v);
+				    "0..255 or \"nonzero\", not %s", kind(v));
+		if (to_int(c, v, path, "\"expect_exit\"", 0, 255, &x))
+			return -1;
+		st->exit_code = x;
 		return 0;
 	case ARG_SIGNAL: {
 		const char *names[sizeof signal_names / sizeof signal_names[0] + 1];
@@ -1316,31 +1329,24 @@ static int steps_parse(struct ctx *c, const struct lab *lab, size_t ti, const ch
 	struct script s = {.c = c, .lab = lab, .t = t, .ti = ti, .path = path,
 			   .last_started = -1};
 	char sp[LAB_PATH_MAX];
-	int rc = -1;
+	size_t n = json_array_size(arr);
+	int rc = 0;
 
 	path_key(sp, sizeof sp, path, "steps");
 	if (!json_is_array(arr))
 		return fail(c, sp, AT_VALUE, "\"steps\" must be an array, not %s", kind(arr));
-	if (!json_array_size(arr))
+	if (!n)
 		return fail(c, sp, AT_VALUE, "\"steps\" is empty: a test needs at least one step");
-	if (!(t->steps = calloc(json_array_size(arr), sizeof *t->steps)) ||
+	/* t->conns is never NULL, even for a test without connections. */
+	if (!(t->steps = calloc(n, sizeof *t->steps)) || !(t->conns = calloc(1, sizeof *t->conns)) ||
 	    !(s.started = calloc(lab->nprograms, 1)))
-		goto out_oom;
-	/* Never NULL, even for a test without connections. */
-	if (!(t->conns = calloc(1, sizeof *t->conns)))
-		goto out_oom;
-	for (size_t j = 0; j < json_array_size(arr); j++) {
+		rc = oom(c);
+	for (size_t j = 0; !rc && j < n; j++) {
 		struct step *st = &t->steps[t->nsteps++];
 
 		st->conn = st->program = -1;
-		if (step_parse(&s, j, json_array_get(arr, j), st))
-			goto out;
+		rc = step_parse(&s, j, json_array_get(arr, j), st);
 	}
-	rc = 0;
-	goto out;
-out_oom:
-	rc = oom(c);
-out:
 	free(s.conns);
 	free(s.started);
 	return rc;
@@ -1721,10 +1727,13 @@ struct lab *lab_load(const char *path, char *err, size_t errlen)
 	 */
 	root = json_loadb(text, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
+		char msg[4 * JSON_ERROR_TEXT_LENGTH];
+
+		escape(msg, sizeof msg, je.text, 0);
 		if (je.line > 0)
-			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, msg);
 		else
-			snprintf(err, errlen, "%s: %s", path, je.text);
+			snprintf(err, errlen, "%s: %s", path, msg);
 		goto out;
 	}
 	if (pos_index_build(&c.ix, text, len)) {

@@ -1064,19 +1064,23 @@ static void put_padded(FILE *out, const char *s, size_t width)
 		fputc(' ', out);
 }
 
-/* A multi-line value after a label: later lines line up under the first. */
+/*
+ * A multi-line value after a label: later lines line up under the first. Without a label
+ * (the message) the value starts at the block's indent.
+ */
 static void put_field(FILE *out, const char *label, const char *value)
 {
+	int width = label ? 10 : 0;
 	const char *nl;
 
 	if (value == NULL)
 		return;
-	fprintf(out, "    %-10s", label);
+	fprintf(out, "    %-*s", width, label ? label : "");
 	if (*value == '\0')
 		fputs("(nothing)", out);
 	while ((nl = strchr(value, '\n')) != NULL) {
 		put_clean(out, value, (size_t)(nl - value));
-		fprintf(out, "\n    %-10s", "");
+		fprintf(out, "\n    %-*s", width, "");
 		value = nl + 1;
 	}
 	put_str(out, value);
@@ -1156,8 +1160,10 @@ void report_print(const struct report *rep, FILE *out, int color)
 	put_str(out, rep->isolation);
 	fputs(")\n", out);
 	fprintf(out, "build: %s (%.2f s)\n", rep->build_status, rep->build_duration_s);
-	if (!build_ok(rep))
+	if (!build_ok(rep)) {
 		put_build_log(out, rep->build_log);
+		fputc('\n', out);
+	}
 
 	for (i = 0; i < rep->nresults; i++) {
 		const struct result *r = v[i].r;
@@ -1219,7 +1225,7 @@ void report_print(const struct report *rep, FILE *out, int color)
 			put_str(out, v[i].test->title);
 		}
 		fputc('\n', out);
-		put_field(out, "", r->message);
+		put_field(out, NULL, r->message);
 		put_field(out, "where:", r->where);
 		put_field(out, "expected:", r->expected);
 		put_field(out, "got:", r->got);

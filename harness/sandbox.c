@@ -31,6 +31,8 @@
 #define PF_EXITING 0x00000004ul   /* include/linux/sched.h: set as a task starts to exit */
 
 static enum isolation current_level = ISOLATION_NONE;
+/* Root runs programs as per-slot uids (in `none` isolation too); a user runs them as itself. */
+static int slot_uids;
 
 /* What the init tells the harness, once, on the status pipe. */
 struct init_report {
@@ -70,7 +72,7 @@ enum isolation sandbox_level(void)
 
 uid_t sandbox_slot_uid(int slot)
 {
-	return current_level == ISOLATION_FULL ? SLOT_UID_BASE + (uid_t)slot : geteuid();
+	return slot_uids ? SLOT_UID_BASE + (uid_t)slot : geteuid();
 }
 
 static int write_file(const char *path, const char *text)
@@ -137,6 +139,7 @@ int sandbox_init(enum isolation level, char *err, size_t errlen)
 		return util_err(err, errlen, "rootless isolation: cannot enter a user namespace: %s",
 				strerror(errno));
 	current_level = level;
+	slot_uids = level != ISOLATION_ROOTLESS && geteuid() == 0;
 	return 0;
 }
 
@@ -260,7 +263,7 @@ static void program_exec(char *const argv[], const char *cwd, uid_t uid,
 	set_limit(RLIMIT_NOFILE, (rlim_t)lim->nofile);
 	if (lim->as_mb)
 		set_limit(RLIMIT_AS, (rlim_t)lim->as_mb << 20);
-	if (current_level == ISOLATION_FULL) {
+	if (slot_uids) {
 		set_limit(RLIMIT_NPROC, (rlim_t)lim->nproc);
 		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
 		    setresuid(uid, uid, uid) < 0)

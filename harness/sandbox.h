@@ -9,7 +9,7 @@
  * reaps orphans, and reports the program's wait status on a pipe.
  *
  * The program itself runs with rlimits, no-new-privs, a seccomp filter, stdio on pipes, and
- * in `full` isolation as an unprivileged per-slot uid.
+ * when sockgrade runs as root, as an unprivileged per-slot uid.
  */
 #ifndef SOCKGRADE_SANDBOX_H
 #define SOCKGRADE_SANDBOX_H
@@ -39,7 +39,8 @@ int sandbox_init(enum isolation level, char *err, size_t errlen);
 /* The level sandbox_init set up. */
 enum isolation sandbox_level(void);
 
-/* The uid a slot's programs run as in full isolation (files they must read are chowned). */
+/* The uid a slot's programs run as: a per-slot uid when sockgrade runs as root (full or
+ * none), else sockgrade's own. */
 uid_t sandbox_slot_uid(int slot);
 
 /*

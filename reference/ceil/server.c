@@ -366,13 +366,13 @@ int main(int argc, char **argv)
 		pid_t pid;
 
 		r = ppoll(&pfd, 1, NULL, &orig);
-		reap_children();
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;	/* a signal: a child ended, or we are asked to stop */
+		if (r < 0 && errno != EINTR) {
 			perror("server: ppoll");
 			break;
 		}
+		reap_children();
+		if (r < 0)
+			continue;	/* a signal: a child ended, or we are asked to stop */
 		cfd = accept(lfd, (struct sockaddr *)&ss, &sslen);
 		if (cfd < 0) {
 			switch (errno) {
