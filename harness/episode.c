@@ -767,7 +767,9 @@ static int cond_listening(struct episode *ep, void *arg)
 	if (w->pg->proc.ended || w->pg->proc.lost)
 		return 1;
 	for (int i = 0; i < n; i++) {
-		if (known_before(ep, &ls[i]))
+		/* In `none` isolation the host's sockets are everyone's: only the program's count. */
+		if (known_before(ep, &ls[i]) || (sandbox_level() == ISOLATION_NONE &&
+						 !sandbox_holds_socket(&w->pg->proc, ls[i].inode)))
 			continue;
 		if (ls[i].port == ep->cfg->port) {
 			w->found = 1;

@@ -16,6 +16,7 @@ static int scan(const char *path, int v6, struct net_listener *out, int n, int m
 {
 	char line[512], hexaddr[40];
 	unsigned port, state;
+	unsigned long inode;
 	FILE *f = fopen(path, "re");
 
 	if (!f)
@@ -29,8 +30,8 @@ static int scan(const char *path, int v6, struct net_listener *out, int n, int m
 		unsigned word;
 		int any = 1;
 
-		if (sscanf(line, " %*d: %32[0-9A-Fa-f]:%x %*s %x", hexaddr, &port, &state) != 3 ||
-		    state != TCP_LISTEN)
+		if (sscanf(line, " %*d: %32[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*s %*s %lu", hexaddr,
+			   &port, &state, &inode) != 4 || state != TCP_LISTEN)
 			continue;
 		for (int w = 0; w < (v6 ? 4 : 1); w++) {
 			sscanf(hexaddr + 8 * w, "%8x", &word);
@@ -41,6 +42,7 @@ static int scan(const char *path, int v6, struct net_listener *out, int n, int m
 		out[n].port = (int)port;
 		out[n].any = any;
 		out[n].v6 = v6;
+		out[n].inode = inode;
 		inet_ntop(v6 ? AF_INET6 : AF_INET, bytes, out[n].addr, sizeof(out[n].addr));
 		n++;
 	}

@@ -11,6 +11,7 @@ struct net_listener {
 	int any;              /* bound to every address (0.0.0.0 or ::) */
 	int v6;               /* from tcp6 */
 	char addr[48];        /* the bound address, printable */
+	unsigned long inode;  /* the socket's inode: who holds it can be found in /proc/PID/fd */
 };
 
 /*

@@ -584,6 +584,65 @@ int sandbox_dying(struct proc *p)
 	return state == 'Z' || state == 'X' || (flags & PF_EXITING);
 }
 
+static int pid_holds_socket(const char *pid, const char *want)
+{
+	char path[600], link[64];
+	struct dirent *de;
+	DIR *dir;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	if (!(dir = opendir(path)))
+		return 0;
+	while (!found && (de = readdir(dir))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%s/fd/%s", pid, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found = strcmp(link, want) == 0;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+int sandbox_holds_socket(const struct proc *p, unsigned long inode)
+{
+	char want[48], path[300], buf[512];
+	struct dirent *de;
+	DIR *dir;
+	int found = 0;
+
+	if (p->pid <= 0 || !(dir = opendir("/proc")))
+		return 0;
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	while (!found && (de = readdir(dir))) {
+		long pgid = -1;
+		const char *end;
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* Field 5 is the process group. */
+		if ((end = strrchr(buf, ')')) && sscanf(end + 2, "%*c %*d %ld", &pgid) == 1 &&
+		    pgid == p->pid)
+			found = pid_holds_socket(de->d_name, want);
+	}
+	closedir(dir);
+	return found;
+}
+
 void sandbox_kill(struct proc *p)
 {
 	if (p->init > 0) {

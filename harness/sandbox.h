@@ -96,6 +96,13 @@ int sandbox_poll(struct proc *p);
  */
 int sandbox_dying(struct proc *p);
 
+/*
+ * 1 when the socket with this inode is held by the program or a process of its process
+ * group (in `none` isolation the host's sockets are everyone's, so ownership must be
+ * checked), else 0.
+ */
+int sandbox_holds_socket(const struct proc *p, unsigned long inode);
+
 /* Kill the program and everything it started, reap the init, close every fd. Idempotent. */
 void sandbox_kill(struct proc *p);
 
