@@ -109,8 +109,14 @@ static char *submission_name(const char *path)
 	return name;
 }
 
+/* One submission's line of the class table. */
+struct row {
+	int score, max;
+	char *failed;
+};
+
 static int grade_one(const struct lab *lab, const char *sub, const struct options *o,
-		     int *score, int *max)
+		     int table, struct row *row)
 {
 	struct grade_options go = {.jobs = o->jobs, .keep = o->keep};
 	struct report *rep;
@@ -123,9 +129,9 @@ static int grade_one(const struct lab *lab, const char *sub, const struct option
 		return EXIT_FAULT;
 	}
 	path = o->output ? util_strdup(o->output) : util_printf("reports/%s/%s.json", lab->name, name);
-	if (o->quiet)
+	if (o->quiet && !table)
 		printf("%s: %d/%d\n", sub, report_score(rep), report_max_score(rep));
-	else
+	else if (!o->quiet)
 		report_print(rep, stdout, o->color);
 	rc = report_all_passed(rep) ? EXIT_PASSED : EXIT_SOME_FAILED;
 	if (report_has_error(rep))
@@ -136,8 +142,9 @@ static int grade_one(const struct lab *lab, const char *sub, const struct option
 	} else if (!o->quiet) {
 		printf("report: %s\n", path);
 	}
-	*score = report_score(rep);
-	*max = report_max_score(rep);
+	row->score = report_score(rep);
+	row->max = report_max_score(rep);
+	row->failed = report_failed_tests(rep);
 	fflush(stdout);
 	report_free(rep);
 	free(path);
@@ -149,7 +156,8 @@ static int cmd_grade(int argc, char **argv, const struct options *o)
 {
 	char err[1024];
 	struct lab *lab;
-	int worst = EXIT_PASSED, *scores, *maxes;
+	int worst = EXIT_PASSED, table = argc > 2;
+	struct row *rows;
 
 	if (argc < 2) {
 		fputs(usage, stderr);
@@ -163,23 +171,26 @@ static int cmd_grade(int argc, char **argv, const struct options *o)
 		fprintf(stderr, "sockgrade: %s\n", err);
 		return EXIT_USAGE;
 	}
-	scores = util_calloc((size_t)argc, sizeof(int));
-	maxes = util_calloc((size_t)argc, sizeof(int));
+	rows = util_calloc((size_t)argc, sizeof(*rows));
 	for (int i = 1; i < argc; i++) {
-		int rc = grade_one(lab, argv[i], o, &scores[i], &maxes[i]);
+		int rc = grade_one(lab, argv[i], o, table, &rows[i]);
 
 		if (rc > worst)
 			worst = rc;
-		if (!o->quiet && argc > 2)
+		if (!o->quiet && table)
 			putchar('\n');
 	}
-	if (argc > 2) {
-		printf("%-40s %s\n", "submission", "score");
-		for (int i = 1; i < argc; i++)
-			printf("%-40s %d/%d\n", argv[i], scores[i], maxes[i]);
+	if (table) {
+		printf("%-40s %-8s %s\n", "submission", "score", "not passed");
+		for (int i = 1; i < argc; i++) {
+			char score[32];
+
+			snprintf(score, sizeof(score), "%d/%d", rows[i].score, rows[i].max);
+			printf("%-40s %-8s %s\n", argv[i], score, rows[i].failed ? rows[i].failed : "");
+			free(rows[i].failed);
+		}
 	}
-	free(scores);
-	free(maxes);
+	free(rows);
 	lab_free(lab);
 	return worst;
 }

@@ -854,6 +854,39 @@ static struct ranked *report_ranked(const struct report *rep)
 	return v;
 }
 
+char *report_failed_tests(const struct report *rep)
+{
+	struct ranked *v;
+	size_t len = 0;
+	char *out;
+
+	if (rep == NULL)
+		return NULL;
+	if (!build_ok(rep))
+		return strdup("(build failed)");
+	v = report_ranked(rep);
+	out = calloc(1, 1);
+	for (size_t i = 0; out && v && i < rep->nresults; i++) {
+		const struct result *r = v[i].r;
+		size_t add = strlen(r->test_id) + strlen(verdict_name(r->verdict)) + 4;
+		char *grown;
+
+		if (r->verdict == VERDICT_PASS)
+			continue;
+		grown = realloc(out, len + add);
+		if (grown == NULL) {
+			free(out);
+			out = NULL;
+			break;
+		}
+		out = grown;
+		len += (size_t)sprintf(out + len, "%s%s(%s)", len ? " " : "", r->test_id,
+				      verdict_name(r->verdict));
+	}
+	free(v);
+	return out;
+}
+
 static json_t *report_json(const struct report *rep)
 {
 	json_t *o = json_object(), *sub, *tests;

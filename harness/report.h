@@ -62,6 +62,12 @@ void report_finish(struct report *rep, double duration_s);
 
 int report_score(const struct report *rep);
 int report_max_score(const struct report *rep);
+/*
+ * The tests that did not pass, in the lab's order, as "id(verdict) id(verdict)"; "" when all
+ * passed, "(build failed)" when the build failed. A new string, NULL on ENOMEM.
+ */
+char *report_failed_tests(const struct report *rep);
+
 /* 1 when every test passed (and the build succeeded), else 0. */
 int report_all_passed(const struct report *rep);
 /* 1 when some result has verdict error (a fault of the harness or the lab). */

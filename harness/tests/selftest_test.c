@@ -240,7 +240,9 @@ START_TEST(test_fixture_fails_as_expected)
 	if (!json_is_string(json_object_get(expect, "build")))
 		ck_assert_msg(named == json_object_size(fails), "%s: expect.json names %zu tests, "
 			      "the report has %zu of them", s->dir, json_object_size(fails), named);
-	ck_assert_int_eq(rc, 1);
+	/* A fixture whose bug costs no points (its flood is drained and capped) exits 0. */
+	ck_assert_int_eq(rc, json_object_size(fails) || json_is_string(json_object_get(expect,
+		"build")) ? 1 : 0);
 	json_decref(rep);
 	json_decref(expect);
 	assert_nothing_left();

@@ -1,0 +1,132 @@
+/*
+ * make bench: what the harness itself costs per episode, measured against the floor of a
+ * plain fork+exec+wait in the same run (ratios, not absolute times, are what compare
+ * between runs on a shared machine).
+ *
+ * An episode's overhead is everything from the sandbox's creation to its teardown that is
+ * not the student's program: a fresh network namespace with loopback up (in a worker process,
+ * as grade.c does), the init and its namespaces, the program's setup (uid, rlimits,
+ * capabilities, seccomp), the exit report, and the kill. The program is /bin/true, whose own
+ * run time is that of the floor's.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "util.h"
+
+#define RUNS 300
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp);
+	return v[n / 2];
+}
+
+static double pct(double *v, int n, double p)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp);
+	return v[(int)(p * (n - 1))];
+}
+
+/* fork, exec /bin/true, wait: the floor. */
+static double floor_once(void)
+{
+	double t0 = util_now_ms();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+	return util_now_ms() - t0;
+}
+
+/* One episode's sandbox life, in a worker as grade.c runs it. */
+static double episode_once(void)
+{
+	static const struct sandbox_limits lim = {.cpu_s = 10, .fsize_mb = 64, .nofile = 256,
+						  .nproc = 64};
+	char *const argv[] = {"/bin/true", NULL};
+	double t0 = util_now_ms();
+	int fds[2], status;
+	pid_t pid;
+	double ms = -1;
+
+	if (pipe(fds) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char err[256];
+		struct proc p;
+		int ok;
+
+		close(fds[0]);
+		ok = sandbox_enter_host(err, sizeof(err)) == 0 &&
+		     sandbox_spawn(&p, argv, "/", 0, &lim, err, sizeof(err)) == 0;
+		while (ok && !sandbox_poll(&p)) {
+			struct pollfd pfd = {p.status_fd, POLLIN, 0};
+
+			poll(&pfd, 1, 1000);
+		}
+		if (ok)
+			sandbox_kill(&p);
+		if (write(fds[1], &ok, sizeof(ok)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	{
+		int ok = 0;
+
+		if (read(fds[0], &ok, sizeof(ok)) == (ssize_t)sizeof(ok) && ok)
+			ms = 0;
+	}
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return ms < 0 ? -1 : util_now_ms() - t0;
+}
+
+int main(void)
+{
+	static double base[RUNS], ep[RUNS];
+	char err[256];
+	enum isolation level = sandbox_detect();
+	double b, e;
+
+	if (sandbox_init(level, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bench: %s\n", err);
+		return 1;
+	}
+	/* Interleaved, so that both see the same machine. */
+	for (int i = 0; i < RUNS; i++) {
+		base[i] = floor_once();
+		ep[i] = episode_once();
+		if (ep[i] < 0) {
+			fprintf(stderr, "bench: the sandbox failed\n");
+			return 1;
+		}
+	}
+	b = median(base, RUNS);
+	e = median(ep, RUNS);
+	printf("isolation level:                       %s\n", isolation_name(level));
+	printf("floor, fork+exec+wait of /bin/true:    median %.3f ms\n", b);
+	printf("episode sandbox, creation to teardown: median %.3f ms, p90 %.3f ms (target <= 2 ms)\n",
+	       e, pct(ep, RUNS, 0.9));
+	printf("harness overhead per episode:          median %.3f ms (%.1fx the floor)\n",
+	       e - b, e / b);
+	return 0;
+}
