@@ -53,7 +53,7 @@ struct prog {
 	int out_eof, err_eof;
 	struct capbuf out, err;
 	size_t out_pos;       /* lines of stdout consumed by expect_stdout steps */
-	const unsigned char *in;   /* stdin being written */
+	unsigned char *in;    /* stdin not yet written, from inpos on */
 	size_t inlen, inpos;
 	int close_in;         /* close stdin once written */
 };
@@ -104,31 +104,56 @@ static const char *prog_label(const struct prog *pg)
 	return pg->def->name;
 }
 
-/* Record a failure of the running step: the first one wins. Returns 1 when this one was
- * the first, so that the caller attaches its bytes to the right diagnostic. */
-static int fail(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
+/*
+ * Record a failure of the running step: the first one wins. Returns 1 when this one was the
+ * first, so that the caller attaches its bytes to the right diagnostic. The step's own hint
+ * (the lab author's) replaces the harness's general guess, but not a diagnosis the harness
+ * is sure of (sure: a byte-swapped port, a death by SIGPIPE).
+ */
+static int vfail(struct episode *ep, enum verdict v, const char *hint, int sure,
+		 const char *fmt, va_list ap)
 {
-	int first = !ep->failed;
-
 	const struct step *st = ep->step < ep->cfg->test->nsteps ?
 		&ep->cfg->test->steps[ep->step] : NULL;
+	int first = !ep->failed;
 	char *msg;
-	va_list ap;
 
-	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	va_end(ap);
-	if (st && st->hint)
+	if (st && st->hint && !(sure && hint))
 		hint = st->hint;
-	if (!ep->failed)
+	if (first)
 		result_note(ep->r, elapsed(ep), "harness", "%s: %s", verdict_name(v), msg ? msg : "");
 	result_fail(ep->r, v, ep->where, msg, hint);
 	ep->failed = 1;
 	free(msg);
+	return first;
+}
+
+static int fail(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int diagnose(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	int first;
+
+	va_start(ap, fmt);
+	first = vfail(ep, v, hint, 0, fmt, ap);
+	va_end(ap);
+	return first;
+}
+
+static int diagnose(struct episode *ep, enum verdict v, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	int first;
+
+	va_start(ap, fmt);
+	first = vfail(ep, v, hint, 1, fmt, ap);
+	va_end(ap);
 	return first;
 }
 
@@ -165,7 +190,7 @@ static void prog_ended(struct episode *ep, struct prog *pg)
 		     pg->proc.fault[0] ? pg->proc.fault : "its sandbox died");
 	} else if (!pg->proc.exec_errno && !pg->proc.lost && WIFSIGNALED(st) &&
 		   WTERMSIG(st) != pg->signal_sent && !(pg->stopping && WTERMSIG(st) == SIGTERM)) {
-		fail(ep, VERDICT_CRASH,
+		diagnose(ep, VERDICT_CRASH,
 		     WTERMSIG(st) == SIGPIPE ? "SIGPIPE kills a process that writes to a connection "
 		     "the peer has closed or reset: ignore it (signal(SIGPIPE, SIG_IGN)) or send with "
 		     "MSG_NOSIGNAL, and handle EPIPE" : NULL,
@@ -809,6 +834,7 @@ static void do_start(struct episode *ep, const struct step *st)
 		pg->err.cap = ERR_MAX;
 		pg->out_pos = 0;
 		pg->stopping = pg->signal_sent = pg->ended_seen = pg->out_eof = pg->err_eof = 0;
+		free(pg->in);
 		pg->in = NULL;
 		pg->inlen = pg->inpos = 0;
 		pg->close_in = 0;
@@ -846,11 +872,11 @@ static void do_start(struct episode *ep, const struct step *st)
 	if (w.found == 1)
 		return;
 	if (w.found == 2 && w.other.port == net_swap16(ep->cfg->port)) {
-		fail(ep, VERDICT_FAIL, "htons() missing: the port must be stored in network byte "
+		diagnose(ep, VERDICT_FAIL, "htons() missing: the port must be stored in network byte "
 		     "order (sin_port = htons(port))", "the %s listens on port %d, which is %d with "
 		     "its two bytes swapped", def->name, w.other.port, ep->cfg->port);
 	} else if (w.found == 2) {
-		fail(ep, VERDICT_FAIL, "use the PORT given on the command line (argv[1]), not a "
+		diagnose(ep, VERDICT_FAIL, "use the PORT given on the command line (argv[1]), not a "
 		     "port written in the code", "the %s listens on port %d, not on port %d given on "
 		     "its command line", def->name, w.other.port, ep->cfg->port);
 	} else if (met) {
@@ -876,8 +902,16 @@ static void do_stdin(struct episode *ep, const struct step *st)
 	if (st->kind == STEP_CLOSE_STDIN) {
 		pg->close_in = 1;
 	} else {
-		pg->in = st->data.bytes;
-		pg->inlen = st->data.len;
+		/* Appended to what earlier stdin steps have not written yet. */
+		size_t left = pg->inlen - pg->inpos;
+		unsigned char *queue = util_calloc(1, left + st->data.len);
+
+		if (left)
+			memcpy(queue, pg->in + pg->inpos, left);
+		memcpy(queue + left, st->data.bytes, st->data.len);
+		free(pg->in);
+		pg->in = queue;
+		pg->inlen = left + st->data.len;
 		pg->inpos = 0;
 	}
 	if (pg->proc.in_fd >= 0 && pg->inpos == pg->inlen && pg->close_in) {
@@ -998,10 +1032,10 @@ static void do_expect_exit(struct episode *ep, const struct step *st)
 		return;
 	}
 	status = pg->proc.status;
-	if (ep->failed || pg->proc.lost || !WIFEXITED(status))
+	if (ep->failed || pg->proc.lost)
 		return;   /* a crash is already the verdict */
-	code = WEXITSTATUS(status);
-	if (!pg->proc.exec_errno &&
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (!pg->proc.exec_errno && code >= 0 &&
 	    (st->exit_code == EXIT_NONZERO ? code != 0 : code == st->exit_code))
 		return;
 	what = describe_status(pg);
@@ -1182,6 +1216,7 @@ struct result *episode_run(const struct episode_config *cfg)
 		sandbox_kill(&ep.progs[i].proc);
 		free(ep.progs[i].out.data);
 		free(ep.progs[i].err.data);
+		free(ep.progs[i].in);
 	}
 	for (size_t i = 0; i < t->nconns; i++) {
 		conn_close(&ep.conns[i]);

@@ -32,7 +32,7 @@ struct job {
 	size_t len;
 	double deadline;
 	int slot;
-	int killed;
+	int killed;           /* 1: overran its own deadline; 2: the lab's budget ran out */
 };
 
 /* Ports a course often hard-codes: never chosen, so that a server that ignores PORT fails. */
@@ -135,7 +135,21 @@ static int job_start(const struct lab *lab, struct job *j, const char *workdir)
 	return 0;
 }
 
-static void job_finish(struct report *rep, struct job *j)
+/* A test that the lab's budget left no time for: the submission's own slowness, charged. */
+static void out_of_budget(struct report *rep, const struct job *j, const char *what, int budget_s)
+{
+	struct result *r = result_new(j->test->id, j->topology, j->test->points);
+	char *msg = util_printf("%s: the submission used up the lab's time budget of %d s",
+				what, budget_s);
+
+	result_fail(r, VERDICT_TIMEOUT, "before the test", msg, "tests that wait in vain add "
+		    "up: fix the tests that time out first");
+	report_add_result(rep, r);
+	result_free(r);
+	free(msg);
+}
+
+static void job_finish(struct report *rep, struct job *j, int budget_s)
 {
 	int status;
 	char why[128] = "";
@@ -145,6 +159,12 @@ static void job_finish(struct report *rep, struct job *j)
 	j->fd = -1;
 	while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (j->killed == 2) {
+		out_of_budget(rep, j, "stopped", budget_s);
+		free(j->buf);
+		j->buf = NULL;
+		return;
+	}
 	if (j->killed)
 		snprintf(why, sizeof(why), "the harness's worker overran its deadline and was killed");
 	else if (WIFSIGNALED(status))
@@ -156,8 +176,9 @@ static void job_finish(struct report *rep, struct job *j)
 	j->pid = 0;
 }
 
-/* Run every (test, topology) pair, at most `jobs` at once, and add their results. */
-static void run_episodes(const struct lab *lab, const char *workdir, int jobs,
+/* Run every (test, topology) pair, at most `jobs` at once, until the budget's deadline, and
+ * add their results. */
+static void run_episodes(const struct lab *lab, const char *workdir, int jobs, double budget_end,
 			 struct report *rep)
 {
 	size_t total = 0, next = 0, done = 0;
@@ -179,6 +200,11 @@ static void run_episodes(const struct lab *lab, const char *workdir, int jobs,
 		for (int s = 0; s < jobs && next < total; s++) {
 			if (running[s])
 				continue;
+			if (now >= budget_end) {
+				out_of_budget(rep, &all[next++], "not run", lab->budget_s);
+				done++;
+				continue;
+			}
 			all[next].slot = s;
 			if (job_start(lab, &all[next], workdir) < 0) {
 				report_add_result_json(rep, "", 0, all[next].test->id, all[next].topology,
@@ -192,12 +218,14 @@ static void run_episodes(const struct lab *lab, const char *workdir, int jobs,
 		for (int s = 0; s < jobs; s++) {
 			if (!running[s])
 				continue;
-			if (now >= running[s]->deadline && !running[s]->killed) {
+			if (!running[s]->killed && (now >= running[s]->deadline || now >= budget_end)) {
 				kill(running[s]->pid, SIGKILL);
-				running[s]->killed = 1;
+				running[s]->killed = now >= budget_end ? 2 : 1;
 			}
 			if (running[s]->deadline - now < wait)
 				wait = running[s]->deadline - now;
+			if (budget_end - now < wait)
+				wait = budget_end - now;
 			pfd[n] = (struct pollfd){running[s]->fd, POLLIN, 0};
 			slot_of[n++] = s;
 		}
@@ -217,7 +245,7 @@ static void run_episodes(const struct lab *lab, const char *workdir, int jobs,
 				j->len += (size_t)got;
 				j->buf[j->len] = '\0';
 			} else if (got == 0 || errno != EINTR) {
-				job_finish(rep, j);
+				job_finish(rep, j, lab->budget_s);
 				running[slot_of[k]] = NULL;
 				done++;
 			}
@@ -285,6 +313,8 @@ int grade_submission(const struct lab *lab, const char *submission,
 	char *work = util_printf("%s/sockgrade.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	char *src = NULL, *notes = NULL, *log = NULL, hash[17] = "", cerr[256];
 	double t0 = util_now_ms(), secs = 0;
+	/* Kept clear of the budget: the time to kill the last workers and write the report. */
+	double budget_end = t0 + util_scale_ms(lab->budget_s * 1000) - 1000;
 	struct report *rep = NULL;
 	int status, jobs = opt->jobs < 1 ? 1 : opt->jobs > MAX_JOBS ? MAX_JOBS : opt->jobs;
 
@@ -312,7 +342,7 @@ int grade_submission(const struct lab *lab, const char *submission,
 			report_set_build(rep, build_status_name(status), full, secs);
 			free(full);
 			if (status == BUILD_OK)
-				run_episodes(lab, src, jobs, rep);
+				run_episodes(lab, src, jobs, budget_end, rep);
 		}
 	}
 	if (rep)

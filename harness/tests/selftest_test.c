@@ -104,6 +104,39 @@ static int run_sockgrade(char *const args[])
 	return WEXITSTATUS(status);
 }
 
+/* Every report the self-test makes must match report.schema.json (python3-jsonschema). */
+static void assert_schema_valid(const char *report)
+{
+	static const char code[] = "import json,jsonschema,sys; "
+		"jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))";
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl("/usr/bin/python3", "python3", "-c", code, report,
+		      "harness/report.schema.json", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s does not match harness/report.schema.json", report);
+}
+
+/* The lab's budget: grading one submission never takes longer. */
+static void assert_within_budget(const char *lab, json_t *rep)
+{
+	char *path = util_printf("labs/%s/lab.json", lab);
+	json_t *l = json_load_file(path, 0, NULL);
+	double budget = l && json_is_integer(json_object_get(l, "budget_s")) ?
+		(double)json_integer_value(json_object_get(l, "budget_s")) : 120;
+
+	ck_assert_msg(json_number_value(json_object_get(rep, "duration_s")) <= budget,
+		      "%s: grading took %.1f s, over the lab's budget of %.0f s", lab,
+		      json_number_value(json_object_get(rep, "duration_s")), budget);
+	json_decref(l);
+	free(path);
+}
+
 static json_t *grade(const struct submission *s, const char *lab, const char *level, int *rc)
 {
 	char report[] = "/tmp/sockgrade-selftest-XXXXXX";
@@ -118,6 +151,8 @@ static json_t *grade(const struct submission *s, const char *lab, const char *le
 	*rc = run_sockgrade(args);
 	rep = json_load_file(report, 0, &jerr);
 	ck_assert_msg(rep, "%s: no report (%s), exit %d", s->dir, jerr.text, *rc);
+	assert_schema_valid(report);
+	assert_within_budget(s->lab, rep);
 	unlink(report);
 	return rep;
 }
