@@ -194,6 +194,28 @@ START_TEST(test_program_runs_unprivileged)
 }
 END_TEST
 
+/* The seccomp filter: AF_VSOCK is not namespaced, and new namespaces are not the program's
+ * (EAFNOSUPPORT is 97, EPERM 1). */
+START_TEST(test_seccomp_denies)
+{
+	char *const argv[] = {"/usr/bin/python3", "-c",
+		"import os, socket\n"
+		"try: socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM); print('vsock')\n"
+		"except OSError as e: print(e.errno)\n"
+		/* A user namespace: what an unprivileged process may make, unless the filter denies. */
+		"import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
+		"print(ctypes.get_errno() if libc.unshare(0x10000000) else 'unshared')\n", NULL};
+	struct proc p;
+	char out[128];
+
+	enter_level(_i);
+	spawn(&p, argv);
+	run_to_end(&p, out, sizeof(out));
+	ck_assert_str_eq(out, "97\n1\n");
+	sandbox_kill(&p);
+}
+END_TEST
+
 Suite *sandbox_suite(void)
 {
 	Suite *s = suite_create("sandbox");
@@ -206,6 +228,7 @@ Suite *sandbox_suite(void)
 	tcase_add_loop_test(tc, test_sigterm_reaches_the_program, 0, nlevels);
 	tcase_add_loop_test(tc, test_teardown_kills_daemons, 0, nlevels);
 	tcase_add_loop_test(tc, test_program_runs_unprivileged, 0, nlevels);
+	tcase_add_loop_test(tc, test_seccomp_denies, 0, nlevels);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -238,7 +238,11 @@ static void serve(int fd)
 /*
  * Listen on every interface on `port`: the IPv6 wildcard address "::" with IPV6_V6ONLY off,
  * which takes IPv4 clients too, or 0.0.0.0 on a host without IPv6. Returns the listening
- * socket (non-blocking), or -1 after printing why on stderr.
+ * socket, or -1 after printing why on stderr.
+ *
+ * The socket is non-blocking: a client may leave between ppoll() and accept(), and a
+ * blocking accept() would then sleep, deaf to SIGTERM. (On Linux the sockets accept()
+ * returns are blocking all the same.)
  */
 static int server_listen(const char *port)
 {
