@@ -254,27 +254,33 @@ static void run_episodes(const struct lab *lab, const char *workdir, int jobs, d
 	free(all);
 }
 
-/* The build runs in a worker too: in a network namespace of its own, with no way out. */
+/*
+ * The build runs in a worker too: in a network namespace of its own, with no way out. The
+ * worker writes "STATUS SECONDS\n" and the log to a file (STATUS -1: a harness fault, the
+ * log its message), so that nothing depends on how the worker exits.
+ */
 static int build_in_worker(const struct lab *lab, const char *dir, char **log, double *secs,
 			   char *err, size_t errlen)
 {
-	char *logpath = util_printf("%s/../build.log", dir);
+	char *logpath = util_printf("%s/../build.log", dir), *text = NULL, *nl;
 	int status, code = -1;
+	size_t cap = 0;
+	ssize_t n = -1;
 	pid_t pid = fork();
+	FILE *f;
 
 	if (pid == 0) {
 		char e[256] = "";
 		int rc = -1;
-		FILE *f;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		if (sandbox_enter_host(e, sizeof(e)) == 0)
 			rc = build_run(lab, dir, MAX_JOBS, log, secs, e, sizeof(e));
 		if ((f = fopen(logpath, "we"))) {
-			fprintf(f, "%.3f\n%s", *secs, rc < 0 ? e : *log);
+			fprintf(f, "%d %.3f\n%s", rc, rc < 0 ? 0 : *secs, rc < 0 ? e : *log);
 			fclose(f);
 		}
-		_exit(rc < 0 ? 100 : rc);
+		_exit(0);
 	}
 	if (pid < 0) {
 		free(logpath);
@@ -282,26 +288,22 @@ static int build_in_worker(const struct lab *lab, const char *dir, char **log, d
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) <= BUILD_TIMEOUT)
-		code = WEXITSTATUS(status);
-	{
-		FILE *f = fopen(logpath, "re");
-		char *text = NULL;
-		size_t cap = 0;
-		ssize_t n = f ? getdelim(&text, &cap, '\0', f) : -1;
-
-		if (f)
-			fclose(f);
-		*secs = n > 0 ? strtod(text, NULL) : 0;
-		*log = util_strdup(n > 0 && strchr(text, '\n') ? strchr(text, '\n') + 1 : "");
-		free(text);
+	if ((f = fopen(logpath, "re"))) {
+		n = getdelim(&text, &cap, '\0', f);
+		fclose(f);
 	}
 	free(logpath);
-	if (code < 0) {
-		util_err(err, errlen, "the build's worker failed: %s", *log);
-		free(*log);
-		*log = NULL;
+	if (n <= 0 || !(nl = strchr(text, '\n')) || sscanf(text, "%d %lf", &code, secs) != 2 ||
+	    code > BUILD_TIMEOUT) {
+		code = -1;
+		util_err(err, errlen, "the build's worker left no result%s",
+			 WIFSIGNALED(status) ? " (it was killed)" : "");
+	} else if (code < 0) {
+		util_err(err, errlen, "the build's sandbox failed: %s", nl + 1);
+	} else {
+		*log = util_strdup(nl + 1);
 	}
+	free(text);
 	return code;
 }
 

@@ -187,9 +187,10 @@ static int cmd_grade(int argc, char **argv, const struct options *o)
 
 			snprintf(score, sizeof(score), "%d/%d", rows[i].score, rows[i].max);
 			printf("%-40s %-8s %s\n", argv[i], score, rows[i].failed ? rows[i].failed : "");
-			free(rows[i].failed);
 		}
 	}
+	for (int i = 1; i < argc; i++)
+		free(rows[i].failed);
 	free(rows);
 	lab_free(lab);
 	return worst;
