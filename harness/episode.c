@@ -107,8 +107,9 @@ static const char *prog_label(const struct prog *pg)
 /*
  * Record a failure of the running step: the first one wins. Returns 1 when this one was the
  * first, so that the caller attaches its bytes to the right diagnostic. The step's own hint
- * (the lab author's) replaces the harness's general guess, but not a diagnosis the harness
- * is sure of (sure: a byte-swapped port, a death by SIGPIPE).
+ * (the lab author's: `timeout_hint` for a step that waited in vain, `hint` for the rest)
+ * replaces the harness's general guess, but not a diagnosis the harness is sure of (sure: a
+ * byte-swapped port, a death by SIGPIPE).
  */
 static int vfail(struct episode *ep, enum verdict v, const char *hint, int sure,
 		 const char *fmt, va_list ap)
@@ -120,8 +121,10 @@ static int vfail(struct episode *ep, enum verdict v, const char *hint, int sure,
 
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	if (st && st->hint && !(sure && hint))
-		hint = st->hint;
+	const char *mine = !st ? NULL : v == VERDICT_TIMEOUT ? st->timeout_hint : st->hint;
+
+	if (mine && !(sure && hint))
+		hint = mine;
 	if (first)
 		result_note(ep->r, elapsed(ep), "harness", "%s: %s", verdict_name(v), msg ? msg : "");
 	result_fail(ep->r, v, ep->where, msg, hint);

@@ -20,7 +20,7 @@
 #include "sandbox.h"
 #include "util.h"
 
-#define MAX_JOBS 64
+#define MAX_JOBS (SANDBOX_SLOTS - 1)   /* the last slot builds */
 #define WORKER_GRACE_MS 10000   /* beyond an episode's own deadlines, before we kill its worker */
 
 struct job {

@@ -857,10 +857,11 @@ enum {
 	MOD_PAUSE = 1 << 3,
 	MOD_WITHIN = 1 << 4,  /* allowed exactly on the steps that wait */
 	MOD_HINT = 1 << 5,
+	MOD_TIMEOUT_HINT = 1 << 6, /* allowed exactly on the steps that wait */
 };
 
 static const char *const modifier_names[] = {"on", "program", "chunk", "pause_ms",
-					     "within_ms", "hint", NULL};
+					     "within_ms", "hint", "timeout_hint", NULL};
 
 struct action {
 	const char *name;
@@ -868,7 +869,7 @@ struct action {
 	unsigned mods;
 };
 
-#define WAITS (MOD_WITHIN | MOD_HINT)
+#define WAITS (MOD_WITHIN | MOD_HINT | MOD_TIMEOUT_HINT)
 
 /* Indexed by enum step_kind; a kind missing here has no name and is never parsed. */
 static const struct action actions[] = {
@@ -1319,6 +1320,8 @@ static int step_parse(struct script *s, size_t j, json_t *obj, struct step *st)
 	if ((rc = get_int(c, obj, path, "within_ms", OPTIONAL, 1, LAB_MS_MAX, &x)) < 0)
 		return -1;
 	st->within_ms = rc ? x : (a->mods & MOD_WITHIN) ? s->t->step_ms : 0;
+	if (get_string(c, obj, path, "timeout_hint", OPTIONAL, &st->timeout_hint) < 0)
+		return -1;
 	return get_string(c, obj, path, "hint", OPTIONAL, &st->hint) < 0 ? -1 : 0;
 }
 
@@ -1912,6 +1915,7 @@ static void step_free(struct step *st)
 		free(st->pattern);
 	}
 	free(st->hint);
+	free(st->timeout_hint);
 	free(st->where);
 }
 

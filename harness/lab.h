@@ -58,6 +58,7 @@ struct step {
 	int exit_code;        /* STEP_EXPECT_EXIT */
 	int signal;           /* STEP_SIGNAL */
 	char *hint;           /* shown to the student when this step fails, or NULL */
+	char *timeout_hint;   /* shown instead when it fails by waiting in vain, or NULL */
 	char *where;          /* "labs/echo/lab.json:31:9", for harness diagnostics */
 };
 

@@ -30,12 +30,15 @@
 
 #include "util.h"
 
-#define SLOT_UID_BASE 1900000000u
+/* Each run takes its own block of SANDBOX_SLOTS uids, so that two sockgrade runs on one
+ * machine never share a uid (nor its RLIMIT_NPROC count, nor its signals). */
+#define SLOT_UID_FIRST 1000000000u
 #define PF_EXITING 0x00000004ul   /* include/linux/sched.h: set as a task starts to exit */
 
 static enum isolation current_level = ISOLATION_NONE;
 /* Root runs programs as per-slot uids (in `none` isolation too); a user runs them as itself. */
 static int slot_uids;
+static uid_t slot_uid_base;
 
 /* What the init tells the harness, once, on the status pipe. */
 struct init_report {
@@ -75,7 +78,7 @@ enum isolation sandbox_level(void)
 
 uid_t sandbox_slot_uid(int slot)
 {
-	return slot_uids ? SLOT_UID_BASE + (uid_t)slot : geteuid();
+	return slot_uids ? slot_uid_base + (uid_t)slot : geteuid();
 }
 
 static int write_file(const char *path, const char *text)
@@ -183,6 +186,18 @@ static int compile_seccomp(void)
 	return rc;
 }
 
+uid_t sandbox_uid_base(void)
+{
+	const char *env = getenv("SOCKGRADE_UID_BASE");
+	unsigned long v;
+	char *end;
+
+	if (env && *env && (v = strtoul(env, &end, 10)) >= SLOT_UID_FIRST && !*end &&
+	    v < 0x7fffffffu - SANDBOX_SLOTS)
+		return (uid_t)v;
+	return SLOT_UID_FIRST + SANDBOX_SLOTS * (uid_t)(getpid() % 1000000);
+}
+
 int sandbox_init(enum isolation level, char *err, size_t errlen)
 {
 	if (level == ISOLATION_FULL && (geteuid() != 0 || !probe(0)))
@@ -194,6 +209,7 @@ int sandbox_init(enum isolation level, char *err, size_t errlen)
 		return util_err(err, errlen, "compiling the seccomp filter failed");
 	current_level = level;
 	slot_uids = level != ISOLATION_ROOTLESS && geteuid() == 0;
+	slot_uid_base = sandbox_uid_base();
 	return 0;
 }
 

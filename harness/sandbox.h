@@ -39,6 +39,15 @@ int sandbox_init(enum isolation level, char *err, size_t errlen);
 /* The level sandbox_init set up. */
 enum isolation sandbox_level(void);
 
+/* How many slots (uids) a run has: episodes at once, plus the build's. */
+#define SANDBOX_SLOTS 128
+
+/*
+ * The first uid of this run's block: SOCKGRADE_UID_BASE (at least 1000000000), or a block
+ * drawn from the process id.
+ */
+uid_t sandbox_uid_base(void);
+
 /* The uid a slot's programs run as: a per-slot uid when sockgrade runs as root (full or
  * none), else sockgrade's own. */
 uid_t sandbox_slot_uid(int slot);
