@@ -820,7 +820,7 @@ static void do_start(struct episode *ep, const struct step *st)
 	struct sandbox_limits lim = {.cpu_s = ep->cfg->cpu_s, .fsize_mb = 64, .as_mb = 0,
 				     .nofile = 256, .nproc = 64};
 	char err[256];
-	size_t argc = 0;
+	size_t argc = 0, nargs = 0;
 	char **argv;
 
 	if (pg->started) {
@@ -844,9 +844,14 @@ static void do_start(struct episode *ep, const struct step *st)
 	}
 	while (def->argv[argc])
 		argc++;
-	argv = util_calloc(argc + 1, sizeof(char *));
+	while (st->args && st->args[nargs])
+		nargs++;
+	argv = util_calloc(argc + nargs + 1, sizeof(char *));
 	for (size_t i = 0; i < argc; i++)
 		argv[i] = expand(def->argv[i], ep);
+	for (size_t i = 0; i < nargs; i++)
+		argv[argc + i] = expand(st->args[i], ep);
+	argc += nargs;
 	ep->nbefore = def->ready == READY_TCP_LISTEN ?
 		net_tcp_listeners(ep->before, MAX_LISTENERS) : 0;
 	if (ep->nbefore < 0)

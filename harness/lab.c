@@ -858,10 +858,11 @@ enum {
 	MOD_WITHIN = 1 << 4,  /* allowed exactly on the steps that wait */
 	MOD_HINT = 1 << 5,
 	MOD_TIMEOUT_HINT = 1 << 6, /* allowed exactly on the steps that wait */
+	MOD_ARGS = 1 << 7,    /* start: arguments after the program's argv */
 };
 
 static const char *const modifier_names[] = {"on", "program", "chunk", "pause_ms",
-					     "within_ms", "hint", "timeout_hint", NULL};
+					     "within_ms", "hint", "timeout_hint", "args", NULL};
 
 struct action {
 	const char *name;
@@ -873,7 +874,7 @@ struct action {
 
 /* Indexed by enum step_kind; a kind missing here has no name and is never parsed. */
 static const struct action actions[] = {
-	[STEP_START] = {"start", ARG_PROGRAM, WAITS},
+	[STEP_START] = {"start", ARG_PROGRAM, MOD_ARGS | WAITS},
 	[STEP_CONNECT] = {"connect", ARG_OPEN, WAITS},
 	[STEP_ACCEPT] = {"accept", ARG_OPEN, WAITS},
 	[STEP_SEND] = {"send", ARG_DATA, MOD_ON | MOD_CHUNK | MOD_PAUSE | WAITS},
@@ -1251,6 +1252,9 @@ static int step_arg(struct script *s, const struct action *a, json_t *v, const c
 	return -1;
 }
 
+static int argv_parse(struct ctx *c, json_t *arr, const char *path, const char *what,
+		      int templates, char ***out);
+
 static int step_parse(struct script *s, size_t j, json_t *obj, struct step *st)
 {
 	struct ctx *c = s->c;
@@ -1304,6 +1308,9 @@ static int step_parse(struct script *s, size_t j, json_t *obj, struct step *st)
 		if (rc)
 			return -1;
 	}
+	if ((v = member(c, obj, path, "args", OPTIONAL, kp)) &&
+	    argv_parse(c, v, kp, "\"args\"", 1, &st->args))
+		return -1;
 	if ((rc = get_int(c, obj, path, "chunk", OPTIONAL, 1, LAB_DATA_MAX, &x)) < 0)
 		return -1;
 	st->chunk = rc ? x : 0;
@@ -1916,6 +1923,7 @@ static void step_free(struct step *st)
 	}
 	free(st->hint);
 	free(st->timeout_hint);
+	strv_free(st->args);
 	free(st->where);
 }
 

@@ -59,6 +59,7 @@ struct step {
 	int signal;           /* STEP_SIGNAL */
 	char *hint;           /* shown to the student when this step fails, or NULL */
 	char *timeout_hint;   /* shown instead when it fails by waiting in vain, or NULL */
+	char **args;          /* STEP_START: NULL-terminated arguments after argv, or NULL */
 	char *where;          /* "labs/echo/lab.json:31:9", for harness diagnostics */
 };
 

@@ -25,6 +25,7 @@ static const struct {
 } cases[] = {
 	{"good", "server-echo", VERDICT_PASS, NULL},
 	{"good", "client-line", VERDICT_PASS, NULL},
+	{"good", "client-args", VERDICT_PASS, NULL},
 	{"crash", "server-echo", VERDICT_CRASH, "killed by signal 11"},
 	{"swapped", "server-echo", VERDICT_FAIL, "bytes swapped"},
 	{"exits", "server-echo", VERDICT_FAIL, "exited with status 3 before it listened"},

@@ -199,11 +199,13 @@ static const struct bad bad_step[] = {
 	{HEAD PROGS TEST START "  \"start\",\n" END, 5, 3, "step 2: a step must be an object with "
 	 "one action, not a string"},
 	{HEAD PROGS TEST START CONNECT "  {\"expect\": \"x\", \"on\": \"a\", \"chunk\": 1},\n" END,
-	 6, 30, "\"chunk\" does not go with expect (allowed with expect: on, within_ms, hint)"},
+	 6, 30, "\"chunk\" does not go with expect (allowed with expect: on, within_ms, hint, "
+	 "timeout_hint)"},
 	{HEAD PROGS TEST START CONNECT "  {\"expect\": \"x\", \"on\": \"a\", \"pause_ms\": 5},\n"
 	 END, 6, 30, "\"pause_ms\" does not go with expect"},
 	{HEAD PROGS TEST START CONNECT "  {\"send\": \"x\", \"onn\": \"a\"},\n" END, 6, 17,
-	 "unknown key \"onn\" (allowed with send: on, chunk, pause_ms, within_ms, hint)"},
+	 "unknown key \"onn\" (allowed with send: on, chunk, pause_ms, within_ms, hint, "
+	 "timeout_hint)"},
 	{HEAD PROGS TEST START CONNECT "  {\"send\": \"x\"},\n" END, 6, 3,
 	 "step 3: send needs \"on\": the connection to use"},
 	{HEAD PROGS TEST START CONNECT "  {\"send\": \"x\", \"on\": \"b\"},\n" END, 6, 23,
@@ -230,7 +232,7 @@ static const struct bad bad_step[] = {
 	{HEAD PROGS TEST "  {\"stop\": \"server\"},\n" END, 4, 12,
 	 "step 1: program \"server\" is not started"},
 	{HEAD PROGS TEST START "  {\"stop\": \"server\", \"program\": \"server\"},\n" END, 5, 22,
-	 "\"program\" does not go with stop (allowed with stop: within_ms, hint)"},
+	 "\"program\" does not go with stop (allowed with stop: within_ms, hint, timeout_hint)"},
 	{HEAD PROGS TEST START "  {\"expect_alive\": \"server\", \"program\": \"server\"},\n" END,
 	 5, 30, "\"program\" does not go with expect_alive (allowed with expect_alive: hint)"},
 	{HEAD PROGS TEST START CONNECT "  {\"expect_regex\": \"(\", \"on\": \"a\"},\n" END, 6, 20,
@@ -256,6 +258,10 @@ static const struct bad bad_step[] = {
 	 "\"pause_ms\" must be an integer in 1..600000, not 700000"},
 	{HEAD PROGS TEST START CONNECT "  {\"close\": \"a\", \"hint\": \"\"},\n" END, 6, 26,
 	 "\"hint\" must not be empty"},
+	{HEAD PROGS TEST START CONNECT "  {\"close\": \"a\", \"timeout_hint\": \"x\"},\n" END, 6, 18,
+	 "\"timeout_hint\" does not go with close (allowed with close: hint)"},
+	{HEAD PROGS TEST START CONNECT "  {\"expect_eof\": \"a\", \"timeout_hint\": \"\"},\n" END,
+	 6, 39, "\"timeout_hint\" must not be empty"},
 	{HEAD PROGS TEST START CONNECT "  {\"expect\": \"\", \"on\": \"a\"},\n" END, 6, 14,
 	 "\"expect\" needs at least one byte"},
 };
@@ -523,7 +529,8 @@ START_TEST(test_every_action)
 		"   {\"signal\": \"SIGUSR2\", \"program\": \"server\"},\n"
 		"   {\"expect_exit\": \"nonzero\", \"program\": \"server\", \"within_ms\": 100},\n"
 		"   {\"start\": \"server\"},\n"
-		"   {\"stop\": \"server\", \"within_ms\": 3000, \"hint\": \"end on SIGTERM\"}\n"
+		"   {\"stop\": \"server\", \"within_ms\": 3000, \"hint\": \"end on SIGTERM\",\n"
+		"    \"timeout_hint\": \"SIGTERM is caught and ignored\"}\n"
 		" ]}]}\n";
 	struct lab *lab = load_ok(text);
 	struct test *t = &lab->tests[0];
@@ -558,6 +565,7 @@ START_TEST(test_every_action)
 	ck_assert_int_eq(s[8].pause_ms, 50);
 	ck_assert_int_eq(s[8].within_ms, 0);
 	ck_assert_str_eq(s[8].hint, "a slow client");
+	ck_assert_ptr_null(s[8].timeout_hint);
 	ck_assert_int_eq(s[10].program, 1);
 	ck_assert_uint_eq(s[10].data.len, 2);
 	ck_assert_int_eq(s[12].kind, STEP_EXPECT_STDOUT_REGEX);
@@ -569,6 +577,8 @@ START_TEST(test_every_action)
 	ck_assert_int_eq(s[18].kind, STEP_STOP);   /* a restart, then a stop */
 	ck_assert_int_eq(s[18].program, 0);
 	ck_assert_int_eq(s[18].within_ms, 3000);
+	ck_assert_str_eq(s[18].hint, "end on SIGTERM");
+	ck_assert_str_eq(s[18].timeout_hint, "SIGTERM is caught and ignored");
 	ck_assert_uint_eq(t->nsteps, 19);
 	lab_free(lab);
 }
