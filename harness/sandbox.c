@@ -331,10 +331,36 @@ static void init_report(int fd, int kind, int status, const struct exec_failure 
 	}
 }
 
+/*
+ * The fields of /proc/PID/stat after the command name (which may hold spaces and
+ * parentheses), from field 3, the state, on: "S 1 42 42 ...". Returns 0 and fills buf, or
+ * -1 when the process is gone.
+ */
+static int proc_stat(const char *pid, char *buf, size_t len, const char **fields)
+{
+	char path[300];
+	const char *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (!(end = strrchr(buf, ')')) || end[1] != ' ')
+		return -1;
+	*fields = end + 2;
+	return 0;
+}
+
 /* In `none` isolation: kill every process that was reparented to us, until none is left. */
 static void kill_descendants(pid_t program)
 {
-	char path[64], buf[512];
+	char buf[512];
 	struct dirent *de;
 	DIR *dir;
 	pid_t self = getpid();
@@ -345,25 +371,15 @@ static void kill_descendants(pid_t program)
 
 		if ((dir = opendir("/proc"))) {
 			while ((de = readdir(dir))) {
-				long pid = strtol(de->d_name, NULL, 10), ppid = -1;
-				int fd;
-				ssize_t n;
-				char *p;
+				const char *f;
+				long ppid = -1;
 
-				if (pid <= 0)
+				if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+				    proc_stat(de->d_name, buf, sizeof(buf), &f) < 0)
 					continue;
-				snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-				if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-					continue;
-				n = read(fd, buf, sizeof(buf) - 1);
-				close(fd);
-				if (n <= 0)
-					continue;
-				buf[n] = '\0';
-				/* The command name may hold spaces and parentheses: skip to its end. */
-				if ((p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %ld", &ppid) == 1 &&
-				    ppid == self) {
-					kill((pid_t)pid, SIGKILL);
+				/* Field 4 is the parent. */
+				if (sscanf(f, "%*c %ld", &ppid) == 1 && ppid == self) {
+					kill((pid_t)atol(de->d_name), SIGKILL);
 					found = 1;
 				}
 			}
@@ -594,27 +610,19 @@ again:
 
 int sandbox_dying(struct proc *p)
 {
-	char path[64], buf[512], state;
+	char pid[16], buf[512], state;
 	unsigned long flags;
-	const char *end;
-	ssize_t n;
-	int fd;
+	const char *f;
 
 	if (sandbox_poll(p))
 		return 1;
 	if (p->pid <= 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)p->pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	snprintf(pid, sizeof(pid), "%d", (int)p->pid);
+	if (proc_stat(pid, buf, sizeof(buf), &f) < 0)
 		return 1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = '\0';
-	/* Field 3 is the state, field 9 the flags; the name before may hold anything. */
-	if (!(end = strrchr(buf, ')')) ||
-	    sscanf(end + 2, "%c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+	/* Field 3 is the state, field 9 the flags. */
+	if (sscanf(f, "%c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
 		return 0;
 	return state == 'Z' || state == 'X' || (flags & PF_EXITING);
 }
@@ -645,7 +653,7 @@ static int pid_holds_socket(const char *pid, const char *want)
 
 int sandbox_holds_socket(const struct proc *p, unsigned long inode)
 {
-	char want[48], path[300], buf[512];
+	char want[48], buf[512];
 	struct dirent *de;
 	DIR *dir;
 	int found = 0;
@@ -654,24 +662,14 @@ int sandbox_holds_socket(const struct proc *p, unsigned long inode)
 		return 0;
 	snprintf(want, sizeof(want), "socket:[%lu]", inode);
 	while (!found && (de = readdir(dir))) {
+		const char *f;
 		long pgid = -1;
-		const char *end;
-		ssize_t n;
-		int fd;
 
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    proc_stat(de->d_name, buf, sizeof(buf), &f) < 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		/* Field 5 is the process group. */
-		if ((end = strrchr(buf, ')')) && sscanf(end + 2, "%*c %*d %ld", &pgid) == 1 &&
-		    pgid == p->pid)
+		if (sscanf(f, "%*c %*d %ld", &pgid) == 1 && pgid == p->pid)
 			found = pid_holds_socket(de->d_name, want);
 	}
 	closedir(dir);
