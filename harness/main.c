@@ -74,8 +74,12 @@ static char *default_labs_dir(void)
 		exe[n] = '\0';
 		dir = dirname(exe);
 		labs = util_printf("%s/../labs", dir);
-		if (stat(labs, &st) == 0 && S_ISDIR(st.st_mode))
-			return labs;
+		if (stat(labs, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char *real = realpath(labs, NULL);
+
+			free(labs);
+			return real ? real : util_printf("%s/../labs", dir);
+		}
 		free(labs);
 	}
 	return util_printf("%s/labs", SOCKGRADE_DATADIR);
@@ -170,6 +174,17 @@ static int cmd_grade(int argc, char **argv, const struct options *o)
 	if (!(lab = lab_find(o->labs, argv[0], err, sizeof(err)))) {
 		fprintf(stderr, "sockgrade: %s\n", err);
 		return EXIT_USAGE;
+	}
+	/* A mistyped path is the TA's slip, not a student's failed build: say so, grade nothing. */
+	for (int i = 1; i < argc; i++) {
+		struct stat st;
+
+		if (stat(argv[i], &st) < 0 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "sockgrade: %s: %s\n", argv[i],
+				stat(argv[i], &st) < 0 ? strerror(errno) : "not a directory");
+			lab_free(lab);
+			return EXIT_USAGE;
+		}
 	}
 	rows = util_calloc((size_t)argc, sizeof(*rows));
 	for (int i = 1; i < argc; i++) {
@@ -286,7 +301,7 @@ int main(int argc, char **argv)
 			rc = cmd_grade(argc - optind - 1, argv + optind + 1, &o);
 		}
 	} else {
-		fprintf(stderr, "sockgrade: unknown command '%s'\n%s", cmd, usage);
+		fprintf(stderr, "sockgrade: unknown command '%s' (see sockgrade --help)\n", cmd);
 		rc = EXIT_USAGE;
 	}
 	free(labs);

@@ -99,7 +99,8 @@ static void discover(void)
 	choose_uid_base();
 }
 
-/* Run sockgrade with args; its stdout goes to /dev/null. Returns its exit status. */
+/* Run sockgrade with args; its output goes to /dev/null (the report says what matters).
+ * Returns its exit status. */
 static int run_sockgrade(char *const args[])
 {
 	pid_t pid = fork();
@@ -109,6 +110,7 @@ static int run_sockgrade(char *const args[])
 		int null = open("/dev/null", O_WRONLY);
 
 		dup2(null, 1);
+		dup2(null, 2);
 		execv(args[0], args);
 		_exit(127);
 	}
@@ -345,6 +347,40 @@ START_TEST(test_fixed_port_in_parallel)
 }
 END_TEST
 
+/* The command line: what a TA's typo gets, and what scripts rely on. */
+START_TEST(test_cli_exit_statuses)
+{
+	char *sg = (char *)env_or("SOCKGRADE", "build/sockgrade");
+	char bad[] = "/tmp/sockgrade-badlab-XXXXXX";
+	char *const help[] = {sg, "--help", NULL}, *const version[] = {sg, "--version", NULL};
+	char *const list[] = {sg, "list", NULL}, *const unknown[] = {sg, "frobnicate", NULL};
+	char *const nolab[] = {sg, "grade", "no-such-lab", "reference/echo", NULL};
+	char *const nodir[] = {sg, "grade", "echo", "/nonexistent/submission", NULL};
+	char *const badlab[] = {sg, "grade", bad, "reference/echo", NULL};
+	char *const twice[] = {sg, "grade", "echo", "a", "b", "-o", "x.json", NULL};
+	char *path;
+	FILE *f;
+
+	ck_assert_int_eq(run_sockgrade(help), 0);
+	ck_assert_int_eq(run_sockgrade(version), 0);
+	ck_assert_int_eq(run_sockgrade(list), 0);
+	ck_assert_int_eq(run_sockgrade(unknown), 2);
+	ck_assert_int_eq(run_sockgrade(nolab), 2);
+	ck_assert_int_eq(run_sockgrade(nodir), 2);
+	ck_assert_int_eq(run_sockgrade(twice), 2);
+	/* A malformed lab.json is the lab's fault: status 2, no grading. */
+	ck_assert(mkdtemp(bad));
+	path = util_printf("%s/lab.json", bad);
+	f = fopen(path, "w");
+	fputs("{\"name\": \"x\", \"title\": 3}\n", f);
+	fclose(f);
+	ck_assert_int_eq(run_sockgrade(badlab), 2);
+	unlink(path);
+	rmdir(bad);
+	free(path);
+}
+END_TEST
+
 Suite *selftest_suite(void)
 {
 	Suite *s = suite_create("selftest");
@@ -361,5 +397,6 @@ Suite *selftest_suite(void)
 	suite_add_tcase(s, refs_tc);
 	suite_add_tcase(s, fx);
 	suite_add_tcase(s, port);
+	tcase_add_test(port, test_cli_exit_statuses);
 	return s;
 }
