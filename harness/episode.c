@@ -413,11 +413,15 @@ static int cond_never(struct episode *ep, void *arg)
 	return 0;
 }
 
+/* How long a waiting step waits, scaled. */
+static int within(const struct episode *ep, const struct step *st)
+{
+	return util_scale_ms(st->within_ms > 0 ? st->within_ms : ep->cfg->test->step_ms);
+}
+
 static double deadline_of(const struct episode *ep, const struct step *st)
 {
-	int ms = st->within_ms > 0 ? st->within_ms : ep->cfg->test->step_ms;
-
-	return util_now_ms() + util_scale_ms(ms);
+	return util_now_ms() + within(ep, st);
 }
 
 static int cond_settled(struct episode *ep, void *arg)
@@ -640,7 +644,8 @@ static void fail_unread(struct episode *ep, struct expectation *x, const char *w
 		first = fail(ep, VERDICT_TIMEOUT, have ? "the reply is incomplete: is every write()'s "
 		     "return value checked, and the rest sent?" : "no reply: is the peer waiting "
 		     "for more input, or busy with another client?",
-		     "%s did not arrive on connection %s in time", what, name);
+		     "%s did not arrive on connection %s within %d ms", what, name,
+		     within(ep, x->st));
 	}
 	if (first)
 		result_set_bytes(ep->r, expected, elen, p, have);
@@ -707,7 +712,8 @@ static void do_expect_eof(struct episode *ep, const struct step *st)
 
 	if (!pump_until(ep, cond_eof, c, deadline_of(ep, st))) {
 		fail(ep, VERDICT_TIMEOUT, "after the peer's EOF (read() returns 0), finish and "
-		     "close() the connection", "connection %s was not closed in time", name);
+		     "close() the connection", "the peer did not close connection %s within %d ms", name,
+		     within(ep, st));
 		return;
 	}
 	p = unread(c, &have);
@@ -991,7 +997,7 @@ static void do_expect_stdout(struct episode *ep, const struct step *st)
 		     "stdout", name);
 	else
 		first = fail(ep, VERDICT_TIMEOUT, NULL, "the %s did not print the expected line on "
-			     "stdout in time", name);
+			     "stdout within %d ms", name, within(ep, st));
 	if (!first)
 		return;
 	if (w.pg->out.dropped)
@@ -1036,7 +1042,7 @@ static void do_expect_exit(struct episode *ep, const struct step *st)
 	if (!pump_until(ep, cond_over, pg, deadline_of(ep, st))) {
 		fail(ep, VERDICT_TIMEOUT, "a program that waits for what never comes hangs: does it "
 		     "spin or block on read() after the peer closed (read() returns 0)?",
-		     "the %s did not exit in time", prog_label(pg));
+		     "the %s did not exit within %d ms", prog_label(pg), within(ep, st));
 		return;
 	}
 	status = pg->proc.status;
