@@ -22,6 +22,15 @@
 
 #define RUNS 300
 
+/* Where the time of an episode's sandbox goes, per run (the worker reports them). */
+struct stages {
+	int ok;
+	double host;          /* new network namespace, loopback up */
+	double spawn;         /* sandbox_spawn() until the init says the program runs */
+	double run;           /* the program runs until its end is reported */
+	double teardown;      /* sandbox_kill() */
+};
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -56,7 +65,7 @@ static double floor_once(void)
 }
 
 /* One episode's sandbox life, in a worker as grade.c runs it. */
-static double episode_once(void)
+static double episode_once(struct stages *out)
 {
 	static const struct sandbox_limits lim = {.cpu_s = 10, .fsize_mb = 64, .nofile = 256,
 						  .nproc = 64};
@@ -70,31 +79,35 @@ static double episode_once(void)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		struct stages st = {0};
 		char err[256];
 		struct proc p;
-		int ok;
+		double t = util_now_ms(), t1;
 
 		close(fds[0]);
-		ok = sandbox_enter_host(err, sizeof(err)) == 0 &&
-		     sandbox_spawn(&p, argv, "/", 0, &lim, err, sizeof(err)) == 0;
-		while (ok && !sandbox_poll(&p)) {
+		st.ok = sandbox_enter_host(err, sizeof(err)) == 0;
+		t1 = util_now_ms();
+		st.host = t1 - t;
+		st.ok = st.ok && sandbox_spawn(&p, argv, "/", 0, &lim, err, sizeof(err)) == 0;
+		while (st.ok && !sandbox_poll(&p)) {
 			struct pollfd pfd = {p.status_fd, POLLIN, 0};
 
+			if (p.pid && !st.spawn)
+				st.spawn = util_now_ms() - t1;
 			poll(&pfd, 1, 1000);
 		}
-		if (ok)
+		t = util_now_ms();
+		st.run = t - t1 - st.spawn;
+		if (st.ok)
 			sandbox_kill(&p);
-		if (write(fds[1], &ok, sizeof(ok)) < 0)
+		st.teardown = util_now_ms() - t;
+		if (write(fds[1], &st, sizeof(st)) < 0)
 			_exit(1);
 		_exit(0);
 	}
 	close(fds[1]);
-	{
-		int ok = 0;
-
-		if (read(fds[0], &ok, sizeof(ok)) == (ssize_t)sizeof(ok) && ok)
-			ms = 0;
-	}
+	if (read(fds[0], out, sizeof(*out)) == (ssize_t)sizeof(*out) && out->ok)
+		ms = 0;
 	close(fds[0]);
 	waitpid(pid, &status, 0);
 	return ms < 0 ? -1 : util_now_ms() - t0;
@@ -102,7 +115,7 @@ static double episode_once(void)
 
 int main(void)
 {
-	static double base[RUNS], ep[RUNS];
+	static double base[RUNS], ep[RUNS], host[RUNS], spawn[RUNS], run[RUNS], down[RUNS];
 	char err[256];
 	enum isolation level = sandbox_detect();
 	double b, e;
@@ -114,11 +127,17 @@ int main(void)
 	/* Interleaved, so that both see the same machine. */
 	for (int i = 0; i < RUNS; i++) {
 		base[i] = floor_once();
-		ep[i] = episode_once();
+		struct stages st;
+
+		ep[i] = episode_once(&st);
 		if (ep[i] < 0) {
 			fprintf(stderr, "bench: the sandbox failed\n");
 			return 1;
 		}
+		host[i] = st.host;
+		spawn[i] = st.spawn;
+		run[i] = st.run;
+		down[i] = st.teardown;
 	}
 	b = median(base, RUNS);
 	e = median(ep, RUNS);
@@ -128,5 +147,8 @@ int main(void)
 	       e, pct(ep, RUNS, 0.9));
 	printf("harness overhead per episode:          median %.3f ms (%.1fx the floor)\n",
 	       e - b, e / b);
+	printf("  of which (medians): network namespace %.3f ms, spawn until running %.3f ms, "
+	       "program run %.3f ms, teardown %.3f ms\n", median(host, RUNS), median(spawn, RUNS),
+	       median(run, RUNS), median(down, RUNS));
 	return 0;
 }
