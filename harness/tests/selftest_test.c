@@ -242,6 +242,21 @@ START_TEST(test_reference_full_marks)
 }
 END_TEST
 
+/* The README's table of the demo class lists every fixture. */
+static void assert_in_readme(const char *name)
+{
+	FILE *f = fopen("README.md", "r");
+	char *text = NULL, *quoted = util_printf("`%s`", name);
+	size_t cap = 0;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_gt(getdelim(&text, &cap, '\0', f), 0);
+	fclose(f);
+	ck_assert_msg(strstr(text, quoted), "README.md's demo class table lacks %s", quoted);
+	free(text);
+	free(quoted);
+}
+
 START_TEST(test_fixture_fails_as_expected)
 {
 	struct submission *s;
@@ -255,6 +270,7 @@ START_TEST(test_fixture_fails_as_expected)
 	s = &subs[_i];
 	if (strcmp(s->name, "reference") == 0)
 		return;   /* graded at every level by test_reference_full_marks */
+	assert_in_readme(s->name);
 	path = util_printf("fixtures/demo/%s/%s/expect.json", s->lab, s->name);
 	expect = json_load_file(path, 0, &jerr);
 	ck_assert_msg(expect, "%s: %s", path, jerr.text);
