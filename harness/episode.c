@@ -69,6 +69,7 @@ struct episode {
 	int nbefore;
 	size_t step;          /* the running step's index */
 	char where[96];
+	int port;             /* the service port: cfg->port, or the one a server printed */
 	double recheck_ms;    /* the poll interval while watching the socket tables */
 	int failed;
 };
@@ -464,7 +465,7 @@ static void do_connect(struct episode *ep, const struct step *st)
 {
 	struct conn *c = &ep->conns[st->conn];
 	const char *name = ep->cfg->test->conns[st->conn];
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ep->cfg->port)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ep->port)};
 
 	inet_pton(AF_INET, service_host(ep), &sa.sin_addr);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -473,7 +474,7 @@ static void do_connect(struct episode *ep, const struct step *st)
 		return;
 	}
 	result_note(ep->r, elapsed(ep), name, "connect to %s port %d", service_host(ep),
-		    ep->cfg->port);
+		    ep->port);
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno != EINPROGRESS) {
 			c->reset = 1;
@@ -484,14 +485,14 @@ static void do_connect(struct episode *ep, const struct step *st)
 	}
 	if (!pump_until(ep, cond_connected, c, deadline_of(ep, st))) {
 		fail(ep, VERDICT_TIMEOUT, "the server's listen queue is full: does it accept() "
-		     "connections?", "connecting %s to port %d took too long", name, ep->cfg->port);
+		     "connections?", "connecting %s to port %d took too long", name, ep->port);
 		return;
 	}
 	if (c->reset) {
 		settle(ep);
 		fail(ep, VERDICT_FAIL, "is the server still running, and listening on the port "
 		     "given on its command line?", "connection %s to %s port %d was refused", name,
-		     service_host(ep), ep->cfg->port);
+		     service_host(ep), ep->port);
 	}
 }
 
@@ -520,7 +521,7 @@ static void do_accept(struct episode *ep, const struct step *st)
 
 	if (!pump_until(ep, cond_acceptable, client, deadline_of(ep, st))) {
 		fail(ep, VERDICT_TIMEOUT, "does the client connect to the HOST and PORT given on its "
-		     "command line?", "no client connected to port %d", ep->cfg->port);
+		     "command line?", "no client connected to port %d", ep->port);
 		return;
 	}
 	c->fd = accept4(ep->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -757,7 +758,7 @@ static char *expand(const char *tmpl, const struct episode *ep)
 	char port[16], *out = util_strdup(""), *tmp, *path = util_printf("%s/socket", ep->cfg->tmpdir);
 	const char *p = tmpl;
 
-	snprintf(port, sizeof(port), "%d", ep->cfg->port);
+	snprintf(port, sizeof(port), "%d", ep->port);
 	while (*p) {
 		const char *val = NULL;
 		size_t skip = 1;
@@ -805,7 +806,7 @@ static int cond_listening(struct episode *ep, void *arg)
 		if (known_before(ep, &ls[i]) || (sandbox_level() == ISOLATION_NONE &&
 						 !sandbox_holds_socket(&w->pg->proc, ls[i].inode)))
 			continue;
-		if (ls[i].port == ep->cfg->port) {
+		if (ls[i].port == ep->port) {
 			w->found = 1;
 			return 1;
 		}
@@ -817,6 +818,117 @@ static int cond_listening(struct episode *ep, void *arg)
 		return 1;
 	ep->recheck_ms = ep->recheck_ms < 4 ? ep->recheck_ms * 2 : 8;
 	return 0;
+}
+
+struct printed {
+	struct prog *pg;
+	size_t pos;           /* stdout scanned so far */
+	long port;            /* the number printed, or -1 */
+};
+
+/* A printed-port server's line with its port (group 1 of the program's port_line). */
+static int cond_printed(struct episode *ep, void *arg)
+{
+	struct printed *w = arg;
+	struct capbuf *out = &w->pg->out;
+	const unsigned char *nl;
+
+	(void)ep;
+	while (w->pos < out->len && (nl = memchr(out->data + w->pos, '\n', out->len - w->pos))) {
+		size_t len = (size_t)(nl - (out->data + w->pos));
+		char *line = util_calloc(1, len + 1);
+		regmatch_t m[2];
+
+		memcpy(line, out->data + w->pos, len);
+		w->pos += len + 1;
+		if (regexec(&w->pg->def->port_regex, line, 2, m, 0) == 0 && m[1].rm_so >= 0)
+			w->port = strtol(line + m[1].rm_so, NULL, 10);
+		free(line);
+		if (w->port >= 0)
+			return 1;
+	}
+	return prog_over(w->pg);
+}
+
+/* A printed-port server: read the port it prints, which becomes the episode's port. */
+static int await_printed_port(struct episode *ep, struct prog *pg, double deadline)
+{
+	struct printed w = {.pg = pg, .port = -1};
+	const char *name = pg->def->name;
+
+	pg->starting = 1;
+	pump_until(ep, cond_printed, &w, deadline);
+	pg->starting = 0;
+	if (w.port > 0 && w.port <= 65535) {
+		result_note(ep->r, elapsed(ep), name, "printed port %ld", w.port);
+		ep->port = (int)w.port;
+		return 0;
+	}
+	if (w.port >= 0)
+		fail(ep, VERDICT_FAIL, "print the port that getsockname() gives, converted with "
+		     "ntohs()", "the %s printed port %ld, which is no TCP port", name, w.port);
+	else if (prog_over(pg))
+		return 0;   /* said by await_ready, with its status */
+	else
+		fail(ep, VERDICT_TIMEOUT, "print the line at once and fflush(stdout): stdout is a "
+		     "pipe here, so printf() output waits in a buffer", "the %s never printed a "
+		     "line matching \"%s\" (waited %d ms)", name, pg->def->port_line,
+		     util_scale_ms(START_MS));
+	return -1;
+}
+
+/*
+ * Wait until a started server listens on the episode's port (for a printed-port server,
+ * on the port it printed). A server that listens elsewhere is named at once: on the
+ * byte-swapped port (htons or ntohs missing), or on a port of its own choosing.
+ */
+static void await_ready(struct episode *ep, struct prog *pg)
+{
+	const struct program *def = pg->def;
+	double deadline = util_now_ms() + util_scale_ms(START_MS);
+	int printed = def->ready == READY_PRINTED_PORT, met;
+	struct listening w = {.pg = pg};
+
+	if (printed && await_printed_port(ep, pg, deadline) < 0)
+		return;
+	ep->recheck_ms = 0.125;
+	pg->starting = 1;
+	met = pump_until(ep, cond_listening, &w, deadline);
+	pg->starting = 0;
+	ep->recheck_ms = 0;
+	if (w.found == 1)
+		return;
+	if (w.found == 2 && printed && w.other.port == net_swap16(ep->port)) {
+		diagnose(ep, VERDICT_FAIL, "ntohs() missing: getsockname() gives the port in network "
+			 "byte order; print ntohs(sin_port)", "the %s printed port %d, but listens on "
+			 "port %d: the same number with its two bytes swapped", def->name, ep->port,
+			 w.other.port);
+	} else if (w.found == 2 && printed) {
+		diagnose(ep, VERDICT_FAIL, "print the port the listening socket really has "
+			 "(getsockname() after bind())", "the %s printed port %d, but listens on "
+			 "port %d", def->name, ep->port, w.other.port);
+	} else if (w.found == 2 && w.other.port == net_swap16(ep->port)) {
+		diagnose(ep, VERDICT_FAIL, "htons() missing: the port must be stored in network byte "
+		     "order (sin_port = htons(port))", "the %s listens on port %d, which is %d with "
+		     "its two bytes swapped", def->name, w.other.port, ep->port);
+	} else if (w.found == 2) {
+		diagnose(ep, VERDICT_FAIL, "use the PORT given on the command line (argv[1]), not a "
+		     "port written in the code", "the %s listens on port %d, not on port %d given on "
+		     "its command line", def->name, w.other.port, ep->port);
+	} else if (met || prog_over(pg)) {
+		char *what = describe_status(pg);
+
+		if (fail(ep, WIFSIGNALED(pg->proc.status) && !pg->proc.exec_errno ? VERDICT_CRASH :
+			 VERDICT_FAIL, "its stderr may say why (see `got`)",
+			 "the %s %s before it listened", def->name, what))
+			result_set_bytes(ep->r, NULL, 0, pg->err.data, pg->err.len);
+		free(what);
+	} else {
+		fail(ep, VERDICT_TIMEOUT, "a server calls socket(), bind() and listen() before "
+		     "anything else: does it wait for something first?",
+		     "the %s never listened on port %d (waited %d ms)", def->name, ep->port,
+		     util_scale_ms(START_MS));
+	}
 }
 
 static void do_start(struct episode *ep, const struct step *st)
@@ -858,8 +970,7 @@ static void do_start(struct episode *ep, const struct step *st)
 	for (size_t i = 0; i < nargs; i++)
 		argv[argc + i] = expand(st->args[i], ep);
 	argc += nargs;
-	ep->nbefore = def->ready == READY_TCP_LISTEN ?
-		net_tcp_listeners(ep->before, MAX_LISTENERS) : 0;
+	ep->nbefore = def->ready != READY_NONE ? net_tcp_listeners(ep->before, MAX_LISTENERS) : 0;
 	if (ep->nbefore < 0)
 		ep->nbefore = 0;
 	result_note(ep->r, elapsed(ep), def->name, "start %s", def->argv[0]);
@@ -872,41 +983,8 @@ static void do_start(struct episode *ep, const struct step *st)
 	for (size_t i = 0; i < argc; i++)
 		free(argv[i]);
 	free(argv);
-	if (!pg->started || def->ready != READY_TCP_LISTEN)
-		return;
-
-	struct listening w = {.pg = pg};
-	int met;
-
-	ep->recheck_ms = 0.125;
-	pg->starting = 1;
-	met = pump_until(ep, cond_listening, &w, util_now_ms() + util_scale_ms(START_MS));
-	pg->starting = 0;
-	ep->recheck_ms = 0;
-	if (w.found == 1)
-		return;
-	if (w.found == 2 && w.other.port == net_swap16(ep->cfg->port)) {
-		diagnose(ep, VERDICT_FAIL, "htons() missing: the port must be stored in network byte "
-		     "order (sin_port = htons(port))", "the %s listens on port %d, which is %d with "
-		     "its two bytes swapped", def->name, w.other.port, ep->cfg->port);
-	} else if (w.found == 2) {
-		diagnose(ep, VERDICT_FAIL, "use the PORT given on the command line (argv[1]), not a "
-		     "port written in the code", "the %s listens on port %d, not on port %d given on "
-		     "its command line", def->name, w.other.port, ep->cfg->port);
-	} else if (met) {
-		char *what = describe_status(pg);
-
-		if (fail(ep, WIFSIGNALED(pg->proc.status) && !pg->proc.exec_errno ? VERDICT_CRASH :
-			 VERDICT_FAIL, "its stderr may say why (see `got`)",
-			 "the %s %s before it listened on port %d", def->name, what, ep->cfg->port))
-			result_set_bytes(ep->r, NULL, 0, pg->err.data, pg->err.len);
-		free(what);
-	} else {
-		fail(ep, VERDICT_TIMEOUT, "a server calls socket(), bind() and listen() before "
-		     "anything else: does it wait for something first?",
-		     "the %s never listened on port %d (waited %d ms)", def->name, ep->cfg->port,
-		     util_scale_ms(START_MS));
-	}
+	if (pg->started && def->ready != READY_NONE)
+		await_ready(ep, pg);
 }
 
 static void do_stdin(struct episode *ep, const struct step *st)
@@ -1170,7 +1248,7 @@ static int needs_listener(const struct test *t)
 
 static int open_listener(struct episode *ep)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ep->cfg->port)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ep->port)};
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -1187,7 +1265,7 @@ struct result *episode_run(const struct episode_config *cfg)
 {
 	const struct test *t = cfg->test;
 	const struct lab *lab = cfg->lab;
-	struct episode ep = {.cfg = cfg, .listen_fd = -1};
+	struct episode ep = {.cfg = cfg, .listen_fd = -1, .port = cfg->port};
 
 	ep.t0 = util_now_ms();
 	ep.r = result_new(t->id, cfg->topology, t->points);

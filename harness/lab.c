@@ -1510,13 +1510,34 @@ static int argv_parse(struct ctx *c, json_t *arr, const char *path, const char *
 	return 0;
 }
 
+/* "port_line": the stdout line that gives a printed-port server's port, in its group 1. */
+static int program_port_line(struct ctx *c, json_t *obj, const char *path, struct program *p)
+{
+	char kp[LAB_PATH_MAX], msg[256];
+	json_t *v = member(c, obj, path, "port_line", REQUIRED, kp);
+	int e;
+
+	if (!v || to_cstring(c, v, kp, "\"port_line\"", 0, &p->port_line))
+		return -1;
+	if ((e = regcomp(&p->port_regex, p->port_line, REG_EXTENDED))) {
+		regerror(e, &p->port_regex, msg, sizeof msg);
+		free(p->port_line);
+		p->port_line = NULL;
+		return fail(c, kp, AT_VALUE, "bad regex: %s", msg);
+	}
+	if (p->port_regex.re_nsub < 1)
+		return fail(c, kp, AT_VALUE, "\"port_line\" needs a group, ([0-9]+), around the "
+			    "port");
+	return 0;
+}
+
 static int program_parse(struct ctx *c, const char *parent, const char *name, json_t *obj,
 			 struct program *p)
 {
 	/* Indexed by enum program_role and enum ready_kind. */
-	static const char *const keys[] = {"role", "argv", "ready", NULL};
+	static const char *const keys[] = {"role", "argv", "ready", "port_line", NULL};
 	static const char *const roles[] = {"server", "client", "tool", NULL};
-	static const char *const readies[] = {"none", "tcp-listen", NULL};
+	static const char *const readies[] = {"none", "tcp-listen", "printed-port", NULL};
 	char path[LAB_PATH_MAX], kp[LAB_PATH_MAX];
 	json_t *v;
 	int k;
@@ -1546,6 +1567,10 @@ static int program_parse(struct ctx *c, const char *parent, const char *name, js
 			return -1;
 		p->ready = k;
 	}
+	if (p->ready == READY_PRINTED_PORT && program_port_line(c, obj, path, p))
+		return -1;
+	if (p->ready != READY_PRINTED_PORT && member(c, obj, path, "port_line", OPTIONAL, kp))
+		return fail(c, kp, AT_KEY, "\"port_line\" goes with \"ready\": \"printed-port\"");
 	c->label[0] = '\0';
 	return 0;
 }
@@ -1956,6 +1981,9 @@ void lab_free(struct lab *lab)
 	for (size_t i = 0; i < lab->nprograms; i++) {
 		free(lab->programs[i].name);
 		strv_free(lab->programs[i].argv);
+		if (lab->programs[i].port_line)
+			regfree(&lab->programs[i].port_regex);
+		free(lab->programs[i].port_line);
 	}
 	free(lab->programs);
 	for (size_t i = 0; i < lab->ntests; i++)

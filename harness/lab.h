@@ -72,6 +72,7 @@ enum program_role {
 enum ready_kind {
 	READY_NONE,           /* started and left to run */
 	READY_TCP_LISTEN,     /* a TCP socket listens on the service port */
+	READY_PRINTED_PORT,   /* it prints its port (a system-assigned one) and listens there */
 };
 
 struct program {
@@ -79,6 +80,8 @@ struct program {
 	enum program_role role;
 	enum ready_kind ready;
 	char **argv;          /* NULL-terminated template: {port}, {host} and {path} expanded */
+	char *port_line;      /* READY_PRINTED_PORT: the stdout line with the port, in group 1 */
+	regex_t port_regex;   /* compiled when port_line is set */
 };
 
 struct test {

@@ -149,9 +149,18 @@ static const struct bad bad_top[] = {
 	 "unknown placeholder \"{prot}\" (allowed: {port}, {host}, {path})"},
 	{HEAD " \"programs\": {\"server\": {\"role\": \"server\", \"argv\": [\"./s\"], "
 	 "\"ready\": \"listen\"}},\n" TESTS_OK, 2, 70,
-	 "unknown ready \"listen\" (allowed: none, tcp-listen)"},
+	 "unknown ready \"listen\" (allowed: none, tcp-listen, printed-port)"},
 	{HEAD " \"programs\": {\"server\": {\"rol\": \"server\", \"argv\": [\"./s\"]}},\n" TESTS_OK,
-	 2, 26, "unknown key \"rol\" (allowed: role, argv, ready)"},
+	 2, 26, "unknown key \"rol\" (allowed: role, argv, ready, port_line)"},
+	{HEAD " \"programs\": {\"server\": {\"role\": \"server\", \"argv\": [\"./s\"], "
+	 "\"ready\": \"printed-port\"}},\n" TESTS_OK, 2, 25,
+	 "programs \"server\": missing required key \"port_line\""},
+	{HEAD " \"programs\": {\"server\": {\"role\": \"server\", \"argv\": [\"./s\"], "
+	 "\"ready\": \"printed-port\", \"port_line\": \"port [0-9]+\"}},\n" TESTS_OK, 2, 99,
+	 "\"port_line\" needs a group"},
+	{HEAD " \"programs\": {\"server\": {\"role\": \"server\", \"argv\": [\"./s\"], "
+	 "\"port_line\": \"([0-9]+)\"}},\n" TESTS_OK, 2, 61,
+	 "\"port_line\" goes with \"ready\": \"printed-port\""},
 	{HEAD " \"programs\": {\"../x\": {\"role\": \"tool\", \"argv\": [\"./x\"]}},\n" TESTS_OK,
 	 2, 15, "bad program name \"../x\""},
 	{HEAD PROGS " \"tests\": []}\n", 3, 11, "\"tests\" is empty"},
