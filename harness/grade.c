@@ -88,7 +88,7 @@ static void worker(const struct lab *lab, const struct job *j, const char *workd
 		.lab = lab, .test = j->test, .topology = j->topology, .workdir = workdir,
 		.slot = j->slot, .cpu_s = lab->budget_s,
 	};
-	char err[256], *tmpdir, *json;
+	char err[256] = "", *tmpdir, *json;
 	struct result *r;
 
 	/* If sockgrade dies, the worker dies, and with it every sandbox it holds. */
