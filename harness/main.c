@@ -61,26 +61,30 @@ struct options {
 	int keep;
 };
 
-/* labs/ beside the build tree's binary (build/sockgrade), else the installed data. */
+/*
+ * Where the labs are: labs/ beside a build tree's binary (build/sockgrade), else
+ * share/sockgrade/labs beside an installed one (PREFIX/bin/sockgrade), else the data
+ * directory it was built for.
+ */
 static char *default_labs_dir(void)
 {
+	static const char *const beside[] = {"../labs", "../share/sockgrade/labs"};
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct stat st;
 
 	if (n > 0) {
-		char *dir, *labs;
-
 		exe[n] = '\0';
-		dir = dirname(exe);
-		labs = util_printf("%s/../labs", dir);
-		if (stat(labs, &st) == 0 && S_ISDIR(st.st_mode)) {
-			char *real = realpath(labs, NULL);
+		dirname(exe);
+		for (size_t i = 0; i < 2; i++) {
+			char *try = util_printf("%s/%s", exe, beside[i]);
+			char *real = realpath(try, NULL);
+			struct stat st;
 
-			free(labs);
-			return real ? real : util_printf("%s/../labs", dir);
+			free(try);
+			if (real && stat(real, &st) == 0 && S_ISDIR(st.st_mode))
+				return real;
+			free(real);
 		}
-		free(labs);
 	}
 	return util_printf("%s/labs", SOCKGRADE_DATADIR);
 }
