@@ -83,15 +83,15 @@ run: demo
 test: $(B)/sockgrade $(B)/check_sockgrade demo
 	$(Q)SOCKGRADE=$(B)/sockgrade SOCKGRADE_DEMO=$(B)/demo $(B)/check_sockgrade
 
-# Memcheck: the suites of pure code in one process each, then sockgrade grading both
-# references (the main process is checked; the forked workers and sandboxes are silenced,
+# Memcheck: the suites of pure code in one process each, then sockgrade grading every
+# reference (the main process is checked; the forked workers and sandboxes are silenced,
 # and so is valgrind's complaint that it does not know seccomp(2), syscall 317).
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--child-silent-after-fork=yes -q
 valgrind: $(B)/sockgrade $(B)/check_sockgrade
 	$(Q)for suite in lab result report; do \
 		CK_FORK=no CK_RUN_SUITE=$$suite $(VALGRIND) $(B)/check_sockgrade || exit 1; done
-	$(Q)for lab in echo ceil; do SOCKGRADE_TIMEOUT_MULTIPLIER=4 $(VALGRIND) $(B)/sockgrade \
+	$(Q)for lab in $(notdir $(wildcard reference/*)); do SOCKGRADE_TIMEOUT_MULTIPLIER=4 $(VALGRIND) $(B)/sockgrade \
 		grade $$lab reference/$$lab -q -o $(B)/valgrind-$$lab.json 2>&1 \
 		| { grep -v -e 'syscall: 317' -e 'your own handler' -e README_MISSING_SYSCALL \
 		-e 'consider this a bug' -e valgrind.org/support || true; }; \
