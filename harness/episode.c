@@ -850,8 +850,11 @@ static int cond_printed(struct episode *ep, void *arg)
 	return prog_over(w->pg);
 }
 
-/* A printed-port server: read the port it prints, which becomes the episode's port. */
-static int await_printed_port(struct episode *ep, struct prog *pg, double deadline)
+/*
+ * A printed-port server: read the port it prints, which becomes the episode's port. given:
+ * the server was told the episode's port on its command line, so it must print that one.
+ */
+static int await_printed_port(struct episode *ep, struct prog *pg, int given, double deadline)
 {
 	struct printed w = {.pg = pg, .port = -1};
 	const char *name = pg->def->name;
@@ -859,6 +862,15 @@ static int await_printed_port(struct episode *ep, struct prog *pg, double deadli
 	pg->starting = 1;
 	pump_until(ep, cond_printed, &w, deadline);
 	pg->starting = 0;
+	if (w.port > 0 && w.port <= 65535 && given && w.port != ep->port) {
+		diagnose(ep, VERDICT_FAIL, w.port == net_swap16(ep->port) ? "htons() or ntohs() "
+			 "missing: the port is in network byte order in the socket address, in host "
+			 "order on the command line and on the screen" : "bind() to the PORT given on "
+			 "the command line; only without it (or with 0) does the system choose",
+			 "the %s was given port %d on its command line but printed port %ld", name,
+			 ep->port, w.port);
+		return -1;
+	}
 	if (w.port > 0 && w.port <= 65535) {
 		result_note(ep->r, elapsed(ep), name, "printed port %ld", w.port);
 		ep->port = (int)w.port;
@@ -882,14 +894,14 @@ static int await_printed_port(struct episode *ep, struct prog *pg, double deadli
  * on the port it printed). A server that listens elsewhere is named at once: on the
  * byte-swapped port (htons or ntohs missing), or on a port of its own choosing.
  */
-static void await_ready(struct episode *ep, struct prog *pg)
+static void await_ready(struct episode *ep, struct prog *pg, int given_port)
 {
 	const struct program *def = pg->def;
 	double deadline = util_now_ms() + util_scale_ms(START_MS);
 	int printed = def->ready == READY_PRINTED_PORT, met;
 	struct listening w = {.pg = pg};
 
-	if (printed && await_printed_port(ep, pg, deadline) < 0)
+	if (printed && await_printed_port(ep, pg, given_port, deadline) < 0)
 		return;
 	ep->recheck_ms = 0.125;
 	pg->starting = 1;
@@ -939,6 +951,7 @@ static void do_start(struct episode *ep, const struct step *st)
 				     .nofile = 256, .nproc = 64};
 	char err[256];
 	size_t argc = 0, nargs = 0;
+	int given_port = 0;
 	char **argv;
 
 	if (pg->started) {
@@ -965,10 +978,14 @@ static void do_start(struct episode *ep, const struct step *st)
 	while (st->args && st->args[nargs])
 		nargs++;
 	argv = util_calloc(argc + nargs + 1, sizeof(char *));
-	for (size_t i = 0; i < argc; i++)
+	for (size_t i = 0; i < argc; i++) {
 		argv[i] = expand(def->argv[i], ep);
-	for (size_t i = 0; i < nargs; i++)
+		given_port |= strstr(def->argv[i], "{port}") != NULL;
+	}
+	for (size_t i = 0; i < nargs; i++) {
 		argv[argc + i] = expand(st->args[i], ep);
+		given_port |= strstr(st->args[i], "{port}") != NULL;
+	}
 	argc += nargs;
 	ep->nbefore = def->ready != READY_NONE ? net_tcp_listeners(ep->before, MAX_LISTENERS) : 0;
 	if (ep->nbefore < 0)
@@ -984,7 +1001,7 @@ static void do_start(struct episode *ep, const struct step *st)
 		free(argv[i]);
 	free(argv);
 	if (pg->started && def->ready != READY_NONE)
-		await_ready(ep, pg);
+		await_ready(ep, pg, given_port);
 }
 
 static void do_stdin(struct episode *ep, const struct step *st)

@@ -29,6 +29,8 @@ static const struct {
 	{"good", "printed-port", VERDICT_PASS, NULL},
 	{"swapped", "printed-port", VERDICT_FAIL, "the same number with its two bytes swapped"},
 	{"silent", "printed-port", VERDICT_TIMEOUT, "never printed a line"},
+	{"good", "printed-given-port", VERDICT_PASS, NULL},
+	{"swapped", "printed-given-port", VERDICT_FAIL, "was given port"},
 	{"crash", "server-echo", VERDICT_CRASH, "killed by signal 11"},
 	{"swapped", "server-echo", VERDICT_FAIL, "bytes swapped"},
 	{"exits", "server-echo", VERDICT_FAIL, "exited with status 3 before it listened"},
