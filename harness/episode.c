@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -696,6 +697,57 @@ static void do_expect_line(struct episode *ep, const struct step *st)
 		    "a line matching the pattern");
 }
 
+static int cond_four(struct episode *ep, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)ep;
+	return c->in.len - c->pos >= 4 || c->eof || c->reset;
+}
+
+/* RFC 868: seconds since 1900-01-01 00:00 UTC, an unsigned 32-bit count in network order. */
+#define RFC868_OFFSET 2208988800ll
+
+static void do_expect_time32(struct episode *ep, const struct step *st)
+{
+	struct conn *c = &ep->conns[st->conn];
+	const char *name = ep->cfg->test->conns[st->conn];
+	long long now = (long long)time(NULL) + RFC868_OFFSET, v, swapped;
+	const unsigned char *p;
+	size_t have;
+
+	if (!pump_until(ep, cond_four, c, deadline_of(ep, st))) {
+		fail(ep, VERDICT_TIMEOUT, NULL, "4 bytes of time did not arrive on connection %s "
+		     "within %d ms", name, within(ep, st));
+		return;
+	}
+	p = unread(c, &have);
+	if (have < 4) {
+		settle(ep);
+		if (fail(ep, VERDICT_FAIL, "send all 4 bytes of the 32-bit value (check write()'s "
+			 "return value)", "connection %s was closed after %zu of the 4 bytes of "
+			 "time", name, have))
+			result_set_bytes(ep->r, NULL, 0, p, have);
+		return;
+	}
+	v = (long long)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+	swapped = (long long)p[3] << 24 | p[2] << 16 | p[1] << 8 | p[0];
+	c->pos += 4;
+	if (llabs(v - now) <= st->tolerance_s)
+		return;
+	if (llabs(swapped - now) <= st->tolerance_s)
+		diagnose(ep, VERDICT_FAIL, "htonl() missing: the 32-bit value must go out in network "
+			 "byte order", "the time came in host byte order: %lld read in network order, "
+			 "%lld expected", v, now);
+	else if (llabs(v - (now - RFC868_OFFSET)) <= st->tolerance_s)
+		diagnose(ep, VERDICT_FAIL, "RFC 868 counts from 1900: add 2208988800 to the Unix "
+			 "time", "the time came as Unix time (%lld), without the 2208988800 seconds "
+			 "from 1900 to 1970", v);
+	else
+		fail(ep, VERDICT_FAIL, NULL, "the time is off by %lld s: %lld came, %lld expected "
+		     "(within %d s)", v - now, v, now, st->tolerance_s);
+}
+
 static int cond_eof(struct episode *ep, void *arg)
 {
 	struct conn *c = arg;
@@ -1222,6 +1274,9 @@ static void run_step(struct episode *ep, const struct step *st)
 		break;
 	case STEP_EXPECT_EOF:
 		do_expect_eof(ep, st);
+		break;
+	case STEP_EXPECT_TIME32:
+		do_expect_time32(ep, st);
 		break;
 	case STEP_SHUTDOWN:
 	case STEP_CLOSE:

@@ -47,6 +47,16 @@ static int common_port(int port)
 }
 
 /*
+ * Does a server that forgot htons() show itself on this port? Not when both bytes are equal
+ * (the swapped port is the same), nor when the swapped port is below 1024 (the student may
+ * not bind it, and the server dies before the harness can name the bug).
+ */
+static int swap_reveals(int port)
+{
+	return net_swap16(port) != port && net_swap16(port) >= 1024;
+}
+
+/*
  * The service port of an episode: the lab's fixed port; else, in a namespace, a port drawn
  * from the test's id (the same in every run, different between tests); else a free one.
  */
@@ -57,18 +67,16 @@ static int episode_port(const struct lab *lab, const struct test *t)
 
 	if (lab->port)
 		return lab->port;
-	/* A port whose two bytes are equal reads the same swapped: it would hide a missing
-	 * htons(), so it is never chosen. */
 	if (sandbox_level() == ISOLATION_NONE) {
 		do
 			port = net_free_port();
-		while (port > 0 && net_swap16(port) == port);
+		while (port > 0 && !swap_reveals(port));
 		return port;
 	}
 	for (const char *p = t->id; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	port = 20000 + (int)(h % 30000);
-	while (common_port(port) || net_swap16(port) == port)
+	while (common_port(port) || !swap_reveals(port))
 		port++;
 	return port;
 }

@@ -847,6 +847,7 @@ enum arg {
 	ARG_STARTED,          /* a program that an earlier step started (and may start again) */
 	ARG_EXIT,             /* 0..255 or "nonzero" */
 	ARG_SIGNAL,           /* "SIGTERM", ... */
+	ARG_SECONDS,          /* expect_time32: the tolerance, 0..3600 s */
 };
 
 /* The modifiers, as bits; their names are modifier_names[bit index]. */
@@ -895,6 +896,7 @@ static const struct action actions[] = {
 	[STEP_EXPECT_ALIVE] = {"expect_alive", ARG_STARTED, MOD_HINT},
 	[STEP_SIGNAL] = {"signal", ARG_SIGNAL, MOD_PROGRAM | MOD_HINT},
 	[STEP_STOP] = {"stop", ARG_STARTED, WAITS},
+	[STEP_EXPECT_TIME32] = {"expect_time32", ARG_SECONDS, MOD_ON | WAITS},
 };
 
 #define NACTIONS (sizeof actions / sizeof actions[0])
@@ -1223,6 +1225,11 @@ static int step_arg(struct script *s, const struct action *a, json_t *v, const c
 		if (to_int(c, v, path, what, 1, LAB_MS_MAX, &x))
 			return -1;
 		st->pause_ms = x;
+		return 0;
+	case ARG_SECONDS:
+		if (to_int(c, v, path, what, 0, 3600, &x))
+			return -1;
+		st->tolerance_s = x;
 		return 0;
 	case ARG_EXIT:
 		if (json_is_string(v) && !strcmp(json_string_value(v), "nonzero")) {

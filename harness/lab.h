@@ -41,6 +41,7 @@ enum step_kind {
 	STEP_EXPECT_ALIVE,    /* the program is still running */
 	STEP_SIGNAL,          /* send `signal` to the program */
 	STEP_STOP,            /* SIGTERM, then wait until the program has ended */
+	STEP_EXPECT_TIME32,   /* 4 bytes on `conn`: now as RFC 868 time, within tolerance_s */
 };
 
 #define EXIT_NONZERO (-1)
@@ -57,6 +58,7 @@ struct step {
 	int within_ms;        /* deadline of a waiting step (unscaled) */
 	int exit_code;        /* STEP_EXPECT_EXIT */
 	int signal;           /* STEP_SIGNAL */
+	int tolerance_s;      /* STEP_EXPECT_TIME32: how far from the harness's clock */
 	char *hint;           /* shown to the student when this step fails, or NULL */
 	char *timeout_hint;   /* shown instead when it fails by waiting in vain, or NULL */
 	char **args;          /* STEP_START: NULL-terminated arguments after argv, or NULL */
