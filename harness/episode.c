@@ -1086,7 +1086,46 @@ struct line_wait {
 	const struct step *st;
 	struct prog *pg;
 	int matched;
+	char *line;           /* the expected line, placeholders expanded */
+	size_t len;
 };
+
+/*
+ * An expected stdout line with its byte-order placeholders expanded for this host:
+ * {host16:0xD04C} is how the value lies in memory here ("4c d0" on a little-endian host),
+ * {net16:...} in network order ("d0 4c"); likewise host32 and net32. So a lab states what
+ * a program must compute, not what one kind of machine prints. A new string.
+ */
+static char *expand_byte_order(const unsigned char *text, size_t len, size_t *outlen)
+{
+	char *out = util_calloc(1, len * 4 + 1), *o = out;
+	size_t i = 0;
+
+	while (i < len) {
+		char kind[8];
+		unsigned long v;
+		int bits, n = 0;
+
+		if (text[i] == '{' && sscanf((const char *)text + i, "{%5[a-z]%d:%lx}%n", kind, &bits,
+					      &v, &n) == 3 && n > 0 && (size_t)n <= len - i &&
+		    (bits == 16 || bits == 32) &&
+		    (strcmp(kind, "host") == 0 || strcmp(kind, "net") == 0)) {
+			uint32_t v32 = (uint32_t)v, n32 = htonl(v32);
+			uint16_t v16 = (uint16_t)v, n16 = htons(v16);
+			const unsigned char *b = (const unsigned char *)(bits == 16 ?
+				(kind[0] == 'h' ? (const void *)&v16 : (const void *)&n16) :
+				(kind[0] == 'h' ? (const void *)&v32 : (const void *)&n32));
+
+			for (int k = 0; k < bits / 8; k++)
+				o += sprintf(o, "%s%02x", k ? " " : "", b[k]);
+			i += (size_t)n;
+		} else {
+			*o++ = (char)text[i++];
+		}
+	}
+	*outlen = (size_t)(o - out);
+	return out;
+}
 
 /* Find the next stdout line that matches, from out_pos on. */
 static int stdout_match(struct line_wait *w)
@@ -1104,7 +1143,7 @@ static int stdout_match(struct line_wait *w)
 			return 0;   /* a partial line: it may yet end */
 		len = nl ? (size_t)(nl - p) : rest;
 		if (st->kind == STEP_EXPECT_STDOUT) {
-			ok = len == st->data.len && memcmp(p, st->data.bytes, len) == 0;
+			ok = len == w->len && memcmp(p, w->line, len) == 0;
 		} else {
 			char *line = util_calloc(1, len + 1);
 
@@ -1131,28 +1170,31 @@ static int cond_stdout(struct episode *ep, void *arg)
 
 static void do_expect_stdout(struct episode *ep, const struct step *st)
 {
-	struct line_wait w = {st, &ep->progs[st->program], 0};
+	struct line_wait w = {st, &ep->progs[st->program], 0, NULL, 0};
 	size_t from = w.pg->out_pos;
 	const char *name = prog_label(w.pg);
 	int regex = st->kind == STEP_EXPECT_STDOUT_REGEX, first;
 
+	if (!regex)
+		w.line = expand_byte_order(st->data.bytes, st->data.len, &w.len);
 	pump_until(ep, cond_stdout, &w, deadline_of(ep, st));
 	if (w.matched)
-		return;
+		goto out;
 	if (prog_over(w.pg))
-		first = fail(ep, VERDICT_FAIL, NULL, "the %s ended without printing the expected line on "
-		     "stdout", name);
+		first = fail(ep, VERDICT_FAIL, NULL, "the %s ended without printing the expected "
+			     "line on stdout", name);
 	else
 		first = fail(ep, VERDICT_TIMEOUT, NULL, "the %s did not print the expected line on "
 			     "stdout within %d ms", name, within(ep, st));
 	if (!first)
-		return;
+		goto out;
 	if (w.pg->out.dropped)
 		result_note(ep->r, elapsed(ep), name, "stdout truncated: %zu bytes dropped",
 			    w.pg->out.dropped);
-	result_set_bytes(ep->r, regex ? (const void *)st->pattern : st->data.bytes,
-			 regex ? strlen(st->pattern) : st->data.len,
+	result_set_bytes(ep->r, regex ? st->pattern : w.line, regex ? strlen(st->pattern) : w.len,
 			 w.pg->out.data ? w.pg->out.data + from : NULL, w.pg->out.len - from);
+out:
+	free(w.line);
 }
 
 static int cond_stderr(struct episode *ep, void *arg)

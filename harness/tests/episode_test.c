@@ -31,6 +31,8 @@ static const struct {
 	{"silent", "printed-port", VERDICT_TIMEOUT, "never printed a line"},
 	{"good", "printed-given-port", VERDICT_PASS, NULL},
 	{"good", "time32", VERDICT_PASS, NULL},
+	{"good", "byte-order", VERDICT_PASS, NULL},
+	{"wrong", "byte-order", VERDICT_FAIL, "ended without printing the expected line"},
 	{"swapped", "time32", VERDICT_FAIL, "host byte order"},
 	{"wrong", "time32", VERDICT_FAIL, "as Unix time"},
 	{"swapped", "printed-given-port", VERDICT_FAIL, "was given port"},
