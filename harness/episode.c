@@ -71,6 +71,10 @@ struct episode {
 	size_t step;          /* the running step's index */
 	char where[96];
 	int port;             /* the service port: cfg->port, or the one a server printed */
+	/* The event loop's poll set, sized once: each connection, each program's stdin,
+	 * stdout, stderr and status, the listener. src and idx say whose each entry is. */
+	struct pollfd *pfd;
+	int *src, *idx;
 	double recheck_ms;    /* the poll interval while watching the socket tables */
 	int failed;
 };
@@ -297,9 +301,9 @@ enum { SRC_CONN, SRC_OUT, SRC_ERR, SRC_IN, SRC_STATUS };
 static int pump_until(struct episode *ep, cond_fn cond, void *arg, double deadline)
 {
 	const struct test *t = ep->cfg->test;
-	size_t nprogs = ep->cfg->lab->nprograms, max = t->nconns + 4 * nprogs;
-	struct pollfd *pfd = util_calloc(max, sizeof(*pfd));
-	int *src = util_calloc(max, sizeof(int)), *idx = util_calloc(max, sizeof(int));
+	size_t nprogs = ep->cfg->lab->nprograms;
+	struct pollfd *pfd = ep->pfd;
+	int *src = ep->src, *idx = ep->idx;
 	int met = 0;
 
 	for (;;) {
@@ -357,7 +361,7 @@ static int pump_until(struct episode *ep, cond_fn cond, void *arg, double deadli
 				idx[n++] = (int)i;
 			}
 		}
-		if (ep->listen_fd >= 0 && n < max) {
+		if (ep->listen_fd >= 0) {
 			pfd[n] = (struct pollfd){ep->listen_fd, POLLIN, 0};
 			src[n] = -1;
 			idx[n++] = -1;
@@ -402,9 +406,6 @@ static int pump_until(struct episode *ep, cond_fn cond, void *arg, double deadli
 			/* SRC_STATUS is read at the top of the loop. */
 		}
 	}
-	free(pfd);
-	free(src);
-	free(idx);
 	return met;
 }
 
@@ -426,24 +427,33 @@ static double deadline_of(const struct episode *ep, const struct step *st)
 	return util_now_ms() + within(ep, st);
 }
 
-static int cond_settled(struct episode *ep, void *arg)
+static int cond_over(struct episode *ep, void *arg)
 {
 	(void)ep;
-	return ((struct prog *)arg)->proc.ended || ((struct prog *)arg)->proc.lost;
+	return prog_over(arg);
 }
 
 /*
- * Before a step fails because a connection closed or was refused: if a program is dying,
- * wait for its status, so that a crash is reported as the crash it is, every time.
+ * If the program is dying, wait for its status (its sockets may be closed before the
+ * status is in), then record its end: so that a crash is reported as the crash it is,
+ * every time. Returns 1 when the program is over.
  */
+static int settle_prog(struct episode *ep, struct prog *pg)
+{
+	if (!pg->started)
+		return 0;
+	if (!pg->ended_seen && sandbox_dying(&pg->proc))
+		pump_until(ep, cond_over, pg, util_now_ms() + SETTLE_MS);
+	if (prog_over(pg))
+		prog_ended(ep, pg);
+	return prog_over(pg);
+}
+
+/* Before a step fails because a connection closed or was refused: settle every program. */
 static void settle(struct episode *ep)
 {
-	for (size_t i = 0; i < ep->cfg->lab->nprograms; i++) {
-		struct prog *pg = &ep->progs[i];
-
-		if (pg->started && !pg->ended_seen && sandbox_dying(&pg->proc))
-			pump_until(ep, cond_settled, pg, util_now_ms() + SETTLE_MS);
-	}
+	for (size_t i = 0; i < ep->cfg->lab->nprograms; i++)
+		settle_prog(ep, &ep->progs[i]);
 }
 
 /* ---- steps on connections ---- */
@@ -1216,12 +1226,6 @@ static void do_expect_stderr(struct episode *ep, const struct step *st)
 	     "the %s wrote no message on stderr", prog_label(pg));
 }
 
-static int cond_over(struct episode *ep, void *arg)
-{
-	(void)ep;
-	return prog_over(arg);
-}
-
 static void do_expect_exit(struct episode *ep, const struct step *st)
 {
 	struct prog *pg = &ep->progs[st->program];
@@ -1256,11 +1260,7 @@ static void do_expect_alive(struct episode *ep, const struct step *st)
 {
 	struct prog *pg = &ep->progs[st->program];
 
-	if (sandbox_dying(&pg->proc))
-		pump_until(ep, cond_over, pg, util_now_ms() + SETTLE_MS);
-	if (prog_over(pg))
-		prog_ended(ep, pg);
-	if (prog_over(pg) && !ep->failed)
+	if (settle_prog(ep, pg) && !ep->failed)
 		fail(ep, VERDICT_FAIL, NULL, "the %s is no longer running", prog_label(pg));
 }
 
@@ -1380,11 +1380,16 @@ struct result *episode_run(const struct episode_config *cfg)
 	const struct test *t = cfg->test;
 	const struct lab *lab = cfg->lab;
 	struct episode ep = {.cfg = cfg, .listen_fd = -1, .port = cfg->port};
+	size_t nfds;
 
 	ep.t0 = util_now_ms();
 	ep.r = result_new(t->id, cfg->topology, t->points);
 	ep.conns = util_calloc(t->nconns ? t->nconns : 1, sizeof(struct conn));
 	ep.progs = util_calloc(lab->nprograms, sizeof(struct prog));
+	nfds = t->nconns + 4 * lab->nprograms + 1;
+	ep.pfd = util_calloc(nfds, sizeof(*ep.pfd));
+	ep.src = util_calloc(nfds, sizeof(int));
+	ep.idx = util_calloc(nfds, sizeof(int));
 	for (size_t i = 0; i < t->nconns; i++) {
 		ep.conns[i].fd = -1;
 		ep.conns[i].in.cap = CONN_IN_MAX;
@@ -1411,12 +1416,8 @@ struct result *episode_run(const struct episode_config *cfg)
 	for (size_t i = 0; i < lab->nprograms && !ep.failed; i++) {
 		struct prog *pg = &ep.progs[i];
 
-		if (pg->started && pg->def->role == ROLE_SERVER && !pg->stopping) {
-			if (sandbox_dying(&pg->proc))
-				pump_until(&ep, cond_over, pg, util_now_ms() + SETTLE_MS);
-			if (prog_over(pg))
-				prog_ended(&ep, pg);
-		}
+		if (pg->def->role == ROLE_SERVER && !pg->stopping)
+			settle_prog(&ep, pg);
 	}
 	for (size_t i = 0; i < lab->nprograms; i++) {
 		sandbox_kill(&ep.progs[i].proc);
@@ -1432,6 +1433,9 @@ struct result *episode_run(const struct episode_config *cfg)
 		close(ep.listen_fd);
 	free(ep.conns);
 	free(ep.progs);
+	free(ep.pfd);
+	free(ep.src);
+	free(ep.idx);
 	ep.r->duration_s = elapsed(&ep) / 1e3;
 	return ep.r;
 }

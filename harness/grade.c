@@ -81,20 +81,6 @@ static int episode_port(const struct lab *lab, const struct test *t)
 	return port;
 }
 
-static void write_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
 /* The worker: a fresh host, the episode, its result on fd. Never returns. */
 static void worker(const struct lab *lab, const struct job *j, const char *workdir, int fd)
 {
@@ -122,7 +108,7 @@ static void worker(const struct lab *lab, const struct job *j, const char *workd
 	}
 	json = report_result_to_json(r);
 	if (json)
-		write_all(fd, json, strlen(json));
+		util_write_all(fd, json, strlen(json));
 	util_rmtree(tmpdir);
 	_exit(0);
 }

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "report.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -61,21 +62,6 @@ struct report {
 	size_t cap;
 	double duration_s;
 };
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static char *dup_or(const char *s, const char *fallback)
 {
@@ -506,7 +492,7 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *what,
 	json_object_foreach(obj, key, v) {
 		(void)v;
 		if (!in_list(key, allowed))
-			return set_err(err, errlen, "%s: unknown member \"%s\"", what, key);
+			return util_err(err, errlen, "%s: unknown member \"%s\"", what, key);
 	}
 	return 0;
 }
@@ -518,11 +504,11 @@ static int get_string(json_t *obj, const char *key, int required, char **out,
 
 	*out = NULL;
 	if (v == NULL)
-		return required ? set_err(err, errlen, "member \"%s\" is missing", key) : 0;
+		return required ? util_err(err, errlen, "member \"%s\" is missing", key) : 0;
 	if (!json_is_string(v))
-		return set_err(err, errlen, "member \"%s\" is not a string", key);
+		return util_err(err, errlen, "member \"%s\" is not a string", key);
 	*out = strdup(json_string_value(v));
-	return *out ? 0 : set_err(err, errlen, "out of memory");
+	return *out ? 0 : util_err(err, errlen, "out of memory");
 }
 
 static int get_int(json_t *obj, const char *key, long long min, int *out, char *err,
@@ -531,10 +517,10 @@ static int get_int(json_t *obj, const char *key, long long min, int *out, char *
 	json_t *v = json_object_get(obj, key);
 
 	if (v == NULL)
-		return set_err(err, errlen, "member \"%s\" is missing", key);
+		return util_err(err, errlen, "member \"%s\" is missing", key);
 	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > INT_MAX)
-		return set_err(err, errlen, "member \"%s\" is not an integer from %lld to %d",
+		return util_err(err, errlen, "member \"%s\" is not an integer from %lld to %d",
 			       key, min, INT_MAX);
 	*out = (int)json_integer_value(v);
 	return 0;
@@ -545,9 +531,9 @@ static int get_number(json_t *obj, const char *key, double *out, char *err, size
 	json_t *v = json_object_get(obj, key);
 
 	if (v == NULL)
-		return set_err(err, errlen, "member \"%s\" is missing", key);
+		return util_err(err, errlen, "member \"%s\" is missing", key);
 	if (!json_is_number(v))
-		return set_err(err, errlen, "member \"%s\" is not a number", key);
+		return util_err(err, errlen, "member \"%s\" is not a number", key);
 	*out = json_number_value(v);
 	return 0;
 }
@@ -557,11 +543,11 @@ static int parse_diagnostic(json_t *d, struct result *r, char *err, size_t errle
 	static const char *const keys[] = {"message", "where", "expected", "got", "hint", NULL};
 
 	if (d == NULL)
-		return set_err(err, errlen, "member \"diagnostic\" is missing");
+		return util_err(err, errlen, "member \"diagnostic\" is missing");
 	if (json_is_null(d))
 		return 0;
 	if (!json_is_object(d))
-		return set_err(err, errlen, "member \"diagnostic\" is neither null nor an object");
+		return util_err(err, errlen, "member \"diagnostic\" is neither null nor an object");
 	if (check_keys(d, keys, "diagnostic", err, errlen) < 0 ||
 	    get_string(d, "message", 0, &r->message, err, errlen) < 0 ||
 	    get_string(d, "where", 0, &r->where, err, errlen) < 0 ||
@@ -578,15 +564,15 @@ static int parse_transcript(json_t *a, struct result *r, char *err, size_t errle
 	size_t i, n;
 
 	if (a == NULL)
-		return set_err(err, errlen, "member \"transcript\" is missing");
+		return util_err(err, errlen, "member \"transcript\" is missing");
 	if (!json_is_array(a))
-		return set_err(err, errlen, "member \"transcript\" is not an array");
+		return util_err(err, errlen, "member \"transcript\" is not an array");
 	n = json_array_size(a);
 	if (n == 0)
 		return 0;
 	r->events = events_alloc(n);
 	if (r->events == NULL)
-		return set_err(err, errlen, "out of memory");
+		return util_err(err, errlen, "out of memory");
 	for (i = 0; i < n; i++) {
 		json_t *ev = json_array_get(a, i);
 		struct event *e = &r->events[i];
@@ -594,7 +580,7 @@ static int parse_transcript(json_t *a, struct result *r, char *err, size_t errle
 
 		snprintf(what, sizeof(what), "transcript[%zu]", i);
 		if (!json_is_object(ev))
-			return set_err(err, errlen, "%s is not an object", what);
+			return util_err(err, errlen, "%s is not an object", what);
 		/* Counted first, so result_free() frees whatever a failure leaves half-filled. */
 		r->nevents++;
 		if (check_keys(ev, keys, what, err, errlen) < 0 ||
@@ -619,25 +605,25 @@ struct result *report_result_from_json(const char *json, size_t len, char *err, 
 	int verdict, bytes;
 
 	if (json == NULL || len == 0) {
-		set_err(err, errlen, "empty text");
+		util_err(err, errlen, "empty text");
 		return NULL;
 	}
 	if (len > RESULT_JSON_MAX) {
-		set_err(err, errlen, "%zu bytes, more than a result can be", len);
+		util_err(err, errlen, "%zu bytes, more than a result can be", len);
 		return NULL;
 	}
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		set_err(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+		util_err(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		set_err(err, errlen, "not a JSON object");
+		util_err(err, errlen, "not a JSON object");
 		goto fail;
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		set_err(err, errlen, "out of memory");
+		util_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (check_keys(root, keys, "result", err, errlen) < 0 ||
@@ -654,13 +640,13 @@ struct result *report_result_from_json(const char *json, size_t len, char *err, 
 	v = json_object_get(root, "verdict");
 	verdict = verdict_parse(json_string_value(v));
 	if (verdict < 0) {
-		set_err(err, errlen, "member \"verdict\" is not a known verdict");
+		util_err(err, errlen, "member \"verdict\" is not a known verdict");
 		goto fail;
 	}
 	r->verdict = (enum verdict)verdict;
 	v = json_object_get(root, "transcript_truncated");
 	if (!json_is_boolean(v)) {
-		set_err(err, errlen, "member \"transcript_truncated\" is missing or not a boolean");
+		util_err(err, errlen, "member \"transcript_truncated\" is missing or not a boolean");
 		goto fail;
 	}
 	r->transcript_truncated = json_is_true(v);
@@ -950,21 +936,6 @@ static int make_dirs(char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int report_write(const struct report *rep, const char *path, char *err, size_t errlen)
 {
 	json_t *root = NULL;
@@ -973,11 +944,11 @@ int report_write(const struct report *rep, const char *path, char *err, size_t e
 	int fd = -1, ret = -1;
 
 	if (rep == NULL || path == NULL || *path == '\0')
-		return set_err(err, errlen, "report_write: no report or no path");
+		return util_err(err, errlen, "report_write: no report or no path");
 	slash = strrchr(path, '/');
 	base = slash ? slash + 1 : path;
 	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		set_err(err, errlen, "%s: not a file name", path);
+		util_err(err, errlen, "%s: not a file name", path);
 		goto out;
 	}
 	if (slash == NULL)
@@ -988,39 +959,39 @@ int report_write(const struct report *rep, const char *path, char *err, size_t e
 		dir = strndup(path, (size_t)(slash - path));
 	if (dir == NULL || asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
 		tmp = NULL;
-		set_err(err, errlen, "%s: out of memory", path);
+		util_err(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	root = report_json(rep);
 	/* Indented for people who open the file; 15 digits print 0.41 as 0.41, not 0.409999... */
 	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
 	if (text == NULL) {
-		set_err(err, errlen, "%s: out of memory", path);
+		util_err(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	if (make_dirs(dir) < 0) {
-		set_err(err, errlen, "%s: mkdir: %s", dir, strerror(errno));
+		util_err(err, errlen, "%s: mkdir: %s", dir, strerror(errno));
 		goto out;
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		util_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	/* mkstemp() makes the file 0600; reports are read by TAs' tools as well. */
-	if (fchmod(fd, 0644) < 0 || write_all(fd, text, strlen(text)) < 0 ||
-	    write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
-		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+	if (fchmod(fd, 0644) < 0 || util_write_all(fd, text, strlen(text)) < 0 ||
+	    util_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+		util_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		util_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		set_err(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
+		util_err(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
 	free(tmp);

@@ -114,18 +114,23 @@ static int enter_user_namespace(void)
 /* Can a child get the namespaces an episode needs, as root or in a user namespace? */
 static int probe(int with_user_namespace)
 {
+	/* Asked by sandbox_detect() and again by sandbox_init(): the answer does not change. */
+	static int known[2] = {-1, -1};
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
 
+	if (known[with_user_namespace] >= 0)
+		return known[with_user_namespace];
+	pid = fork();
 	if (pid == 0) {
 		if (with_user_namespace && enter_user_namespace() < 0)
 			_exit(1);
 		_exit(unshare(CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
 			      CLONE_NEWUTS) < 0);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return 0;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	known[with_user_namespace] = pid > 0 && waitpid(pid, &status, 0) == pid &&
+		WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	return known[with_user_namespace];
 }
 
 enum isolation sandbox_detect(void)

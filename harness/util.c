@@ -91,6 +91,23 @@ int util_mkdirs(const char *path, int mode, char *err, size_t errlen)
 	return 0;
 }
 
+int util_write_all(int fd, const void *s, size_t len)
+{
+	const char *p = s;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;

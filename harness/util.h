@@ -23,6 +23,9 @@ void *util_realloc(void *p, size_t size);
 /* mkdir -p. 0 on success, -1 with err filled. */
 int util_mkdirs(const char *path, int mode, char *err, size_t errlen);
 
+/* Write all of s to fd, retrying after EINTR and short writes. 0, or -1 with errno set. */
+int util_write_all(int fd, const void *s, size_t len);
+
 /* rm -rf without following symbolic links. 0 on success, -1 with errno set. */
 int util_rmtree(const char *path);
 
